@@ -1,0 +1,56 @@
+# Fupin Shop: `make run` serves the demo shop, `make test` runs everything on SQLite and PostgreSQL.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+
+.PHONY: install run test lint test-sqlite test-postgres browser translations bench clean
+
+install: $(VENV)/.installed translations
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Compiled catalogues are build output: made from the committed .po files.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d shop/translations -D messages --statistics 2>&1 | tail -n 1
+
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+lint: install
+	$(BIN)/ruff check .
+
+# Debian's Chromium (with CJK fonts) for the browser tests; never a browser downloaded by a tool.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+		echo "Installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+test-sqlite: install browser
+	$(BIN)/pytest -q
+
+test-postgres: install browser
+	@if [ "$$SKIP_POSTGRES" = "1" ]; then echo "SKIP_POSTGRES=1: the PostgreSQL run is skipped on purpose."; exit 0; fi; \
+	if ! $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TEST_DATABASE_URL)'.replace('+psycopg',''), connect_timeout=3).close()" 2>/dev/null; then \
+		echo "PostgreSQL is not reachable at $(TEST_DATABASE_URL): start it, or set SKIP_POSTGRES=1 on purpose."; exit 1; fi; \
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest -q
+
+test: lint test-sqlite test-postgres
+
+bench: install
+	$(BIN)/python bench/catalog.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,165 @@
+"""Fupin Shop: the application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, g, has_request_context, request, session
+from flask_login import AnonymousUserMixin
+
+from shop.config import load_config
+from shop.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    instance_path = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance")).resolve()
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(load_config(instance_path))
+    if config:
+        app.config.update(config)
+
+    app.json.ensure_ascii = False  # Chinese stays readable in API answers
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _select_locale() -> str:
+    locales = ["zh", "en"]
+    if not has_request_context():
+        return "en"  # CLI output and logs
+    chosen = session.get("locale")
+    if chosen in locales:
+        return chosen
+    return request.accept_languages.best_match(locales) or "zh"
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    babel.init_app(
+        app, locale_selector=_select_locale, default_translation_directories=str(ROOT / "shop" / "translations")
+    )
+    limiter.init_app(app)
+    api.init_app(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "Fupin Shop JSON API. Authenticate with a personal token: "
+                "`Authorization: Bearer <token>` (POST /api/v1/auth/tokens)."
+            }
+        },
+    )
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+
+    from shop.accounts.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    import shop.models  # noqa: F401  (complete metadata before anything asks for it)
+    from shop.accounts import api as accounts_api
+    from shop.accounts import views as accounts_views
+    from shop.catalog import api as catalog_api
+    from shop.catalog import views as catalog_views
+    from shop.cooperatives import api as cooperatives_api
+    from shop.cooperatives import views as cooperatives_views
+    from shop.regions import api as regions_api
+    from shop.web import views as web_views
+
+    for blueprint in (accounts_api.blp, catalog_api.blp, cooperatives_api.blp, regions_api.blp):
+        api.register_blueprint(blueprint)
+    for blueprint in (web_views.bp, accounts_views.bp, catalog_views.bp, cooperatives_views.bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_hooks(app: Flask) -> None:
+    from shop.access import enforce_access_rule
+    from shop.accounts.services import user_for_token
+    from shop.api_errors import error_response
+
+    @app.before_request
+    def authenticate_api_request():
+        """Under /api/ only a bearer token counts: the session cookie is ignored, so no CSRF is possible."""
+        if not request.path.startswith("/api/"):
+            return None
+        header = request.headers.get("Authorization", "")
+        if not header:
+            g._login_user = AnonymousUserMixin()
+            return None
+        scheme, _, token = header.partition(" ")
+        user = user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        if user is None:
+            return error_response(401, "unauthenticated", "The API token is missing, malformed, revoked or unknown.")
+        g._login_user = user
+        return None
+
+    app.before_request(enforce_access_rule)
+
+    @app.before_request
+    def check_csrf_token():
+        """Forms carry a CSRF token. Checked after the access rule, so an anonymous POST gets 401, not 400.
+
+        The API is exempt: it authenticates by bearer token only, never by cookie.
+        """
+        if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and not request.path.startswith("/api/"):
+            csrf.protect()
+
+    @app.after_request
+    def finish_transaction(response):
+        """One use case, one transaction: the request commits once, and only when it succeeded."""
+        if response.status_code < 400 and not g.get("use_case_failed"):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Swagger UI's page (from flask-smorest) carries an inline script; every page of ours has none.
+        script_src = "'self' 'unsafe-inline'" if request.endpoint == "api-docs.openapi_swagger_ui" else "'self'"
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            f"default-src 'self'; script-src {script_src}; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        return response
+
+
+def _register_cli(app: Flask) -> None:
+    from shop.demo.cli import seed_demo
+
+    app.cli.add_command(seed_demo)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from shop.catalog.forms import CATEGORY_LABELS
+    from shop.money import format_fen
+
+    app.jinja_env.filters["fen"] = format_fen
+    app.jinja_env.globals["category_labels"] = CATEGORY_LABELS
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

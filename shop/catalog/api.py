@@ -1,0 +1,107 @@
+from flask import request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from shop.access import PUBLIC, allow, roles
+from shop.accounts.roles import Role
+from shop.catalog import services
+from shop.catalog.schemas import (
+    CatalogQuerySchema,
+    PhotoSchema,
+    ProductCreateSchema,
+    ProductPageSchema,
+    ProductSchema,
+    ProductUpdateSchema,
+)
+from shop.errors import ValidationFailed
+
+blp = Blueprint("catalog_api", __name__, url_prefix="/api/v1/products", description="The catalogue")
+BEARER = [{"bearerAuth": []}]
+MANAGERS = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
+
+
+def _enum_values(payload: dict) -> dict:
+    if "category" in payload:
+        payload["category"] = payload["category"].value
+    return payload
+
+
+@blp.route("", methods=["GET"])
+@allow(PUBLIC)
+@blp.arguments(CatalogQuerySchema, location="query")
+@blp.response(200, ProductPageSchema)
+def list_products(query):
+    """Listed products, filtered, sorted and paginated."""
+    if "category" in query:
+        query["category"] = query["category"].value
+    return services.search_catalog(services.CatalogQuery(**query))
+
+
+@blp.route("/<int:product_id>", methods=["GET"])
+@allow(PUBLIC)
+@blp.response(200, ProductSchema)
+def get_product(product_id):
+    """One listed product (its cooperative's staff also see it while unlisted)."""
+    product, _reason = services.get_product_for_viewer(product_id, current_user)
+    return product
+
+
+@blp.route("", methods=["POST"])
+@allow(MANAGERS)
+@blp.arguments(ProductCreateSchema)
+@blp.response(201, ProductSchema)
+@blp.doc(security=BEARER)
+def create_product(payload):
+    """Add a product to one's cooperative (photos are uploaded separately)."""
+    cooperative_id = payload.pop("cooperative_id", None)
+    if cooperative_id is None:
+        managed = current_user.cooperative_ids()
+        if len(managed) != 1:
+            raise ValidationFailed.on("cooperative_id", _("Say which cooperative the product belongs to."))
+        cooperative_id = next(iter(managed))
+    return services.create_product(current_user, cooperative_id, _enum_values(payload))
+
+
+@blp.route("/<int:product_id>", methods=["PATCH"])
+@allow(MANAGERS)
+@blp.arguments(ProductUpdateSchema)
+@blp.response(200, ProductSchema)
+@blp.doc(security=BEARER)
+def update_product(payload, product_id):
+    """Change a product's fields, stock or active flag."""
+    return services.update_product(current_user, product_id, _enum_values(payload))
+
+
+@blp.route("/<int:product_id>/photos", methods=["POST"])
+@allow(MANAGERS)
+@blp.response(201, PhotoSchema)
+@blp.doc(
+    security=BEARER,
+    requestBody={
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"photo": {"type": "string", "format": "binary"}},
+                    "required": ["photo"],
+                }
+            }
+        }
+    },
+)
+def upload_photo(product_id):
+    """Upload a JPEG, PNG or WebP photo (multipart field `photo`)."""
+    upload = request.files.get("photo")
+    if upload is None:
+        raise ValidationFailed.on("photo", _("Attach the photo as the multipart field 'photo'."))
+    return services.add_photo(current_user, product_id, upload.read())
+
+
+@blp.route("/<int:product_id>/photos/<int:photo_id>", methods=["DELETE"])
+@allow(MANAGERS)
+@blp.response(204)
+@blp.doc(security=BEARER)
+def delete_photo(product_id, photo_id):
+    """Remove a photo from a product."""
+    services.remove_photo(current_user, product_id, photo_id)

@@ -1,0 +1,93 @@
+import marshmallow as ma
+from flask import url_for
+from marshmallow import validate
+
+from shop.catalog.models import UNITS, Category
+from shop.catalog.services import MAX_MIN_ORDER_QUANTITY, MAX_PRICE_FEN, MAX_STOCK, SORTS
+
+REGION_CODE = validate.Regexp(r"^\d{6}$", error="A region code has six digits.")
+
+
+class PhotoSchema(ma.Schema):
+    id = ma.fields.Integer()
+    url = ma.fields.Function(lambda p: url_for("catalog.photo", stored_name=p.stored_name))
+    content_type = ma.fields.String()
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+
+
+class CooperativeRefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+
+
+class OriginSchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    province_code = ma.fields.String()
+    province_name = ma.fields.Function(lambda r: r.province.name)
+
+
+class ProductSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    category = ma.fields.String()
+    unit = ma.fields.String()
+    price_fen = ma.fields.Integer(metadata={"description": "Price of one unit in fen (1 yuan = 100 fen)"})
+    stock = ma.fields.Integer()
+    min_order_quantity = ma.fields.Integer()
+    description = ma.fields.String()
+    is_active = ma.fields.Boolean()
+    cooperative = ma.fields.Nested(CooperativeRefSchema)
+    origin_county = ma.fields.Nested(OriginSchema)
+    photos = ma.fields.List(ma.fields.Nested(PhotoSchema))
+    created_at = ma.fields.AwareDateTime()
+    updated_at = ma.fields.AwareDateTime()
+
+
+class ProductPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ProductSchema))
+    total = ma.fields.Integer()
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    pages = ma.fields.Integer()
+
+
+def _int(low: int, high: int, **kwargs):
+    return ma.fields.Integer(strict=True, validate=validate.Range(min=low, max=high), **kwargs)
+
+
+class ProductUpdateSchema(ma.Schema):
+    name = ma.fields.String(validate=validate.Length(min=1, max=120))
+    category = ma.fields.Enum(Category, by_value=True)
+    origin_county_code = ma.fields.String(validate=REGION_CODE)
+    unit = ma.fields.String(validate=validate.OneOf(UNITS))
+    price_fen = _int(1, MAX_PRICE_FEN, metadata={"description": "Price of one unit in fen"})
+    stock = _int(0, MAX_STOCK)
+    min_order_quantity = _int(1, MAX_MIN_ORDER_QUANTITY)
+    description = ma.fields.String(validate=validate.Length(max=5000))
+    is_active = ma.fields.Boolean()
+
+
+class ProductCreateSchema(ProductUpdateSchema):
+    cooperative_id = _int(1, 2**31 - 1, metadata={"description": "Needed when the user manages several"})
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
+    category = ma.fields.Enum(Category, by_value=True, required=True)
+    origin_county_code = ma.fields.String(required=True, validate=REGION_CODE)
+    unit = ma.fields.String(required=True, validate=validate.OneOf(UNITS))
+    price_fen = _int(1, MAX_PRICE_FEN, required=True)
+
+
+class CatalogQuerySchema(ma.Schema):
+    county = ma.fields.String(validate=REGION_CODE)
+    province = ma.fields.String(
+        validate=validate.Regexp(r"^\d{2}(0000)?$", error="A province is its two digits or its six-digit code.")
+    )
+    category = ma.fields.Enum(Category, by_value=True)
+    cooperative_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    price_min_fen = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE_FEN))
+    price_max_fen = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE_FEN))
+    q = ma.fields.String(validate=validate.Length(max=100))
+    sort = ma.fields.String(load_default="newest", validate=validate.OneOf(SORTS))
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

@@ -1,0 +1,290 @@
+"""Use cases of the catalogue: what may be listed, searching it, and products managed by cooperatives."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+
+from shop import uploads
+from shop.accounts.models import User
+from shop.catalog.models import UNITS, Category, Product, ProductPhoto
+from shop.cooperatives.models import Cooperative, CooperativeStatus
+from shop.cooperatives.services import require_manager
+from shop.errors import NotFound, ValidationFailed
+from shop.extensions import db
+from shop.regions.models import Region
+from shop.regions.services import normalize_province_code, require_region
+
+MAX_PRICE_FEN = 100_000_000  # 1,000,000 yuan a unit: beyond that it is a typo
+MAX_STOCK = 1_000_000_000
+MAX_MIN_ORDER_QUANTITY = 100_000
+SORTS = ("newest", "price_asc", "price_desc", "name")
+PRODUCT_FIELDS = {
+    "name",
+    "category",
+    "origin_county_code",
+    "unit",
+    "price_fen",
+    "stock",
+    "min_order_quantity",
+    "description",
+    "is_active",
+}
+
+
+def listable_products() -> Select:
+    """THE rule of what the public catalogue may list, as one query; every listing starts here.
+
+    A product is listed while it is active and its cooperative is active. (Certification adds its
+    condition here and nowhere else.)
+    """
+    return (
+        select(Product)
+        .join(Product.cooperative)
+        .where(Product.is_active.is_(True), Cooperative.status == CooperativeStatus.ACTIVE)
+    )
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    county: str | None = None
+    province: str | None = None
+    category: str | None = None
+    cooperative_id: int | None = None
+    price_min_fen: int | None = None
+    price_max_fen: int | None = None
+    q: str | None = None
+    sort: str = "newest"
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    items: list[Product]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def _filtered(query: CatalogQuery) -> Select:
+    statement = listable_products()
+    if query.county:
+        statement = statement.where(Product.origin_county_code == query.county)
+    if query.province:
+        county = db.aliased(Region)
+        statement = statement.join(county, Product.origin_county_code == county.code).where(
+            county.province_code == normalize_province_code(query.province)
+        )
+    if query.category:
+        statement = statement.where(Product.category == query.category)
+    if query.cooperative_id:
+        statement = statement.where(Product.cooperative_id == query.cooperative_id)
+    if query.price_min_fen is not None:
+        statement = statement.where(Product.price_fen >= query.price_min_fen)
+    if query.price_max_fen is not None:
+        statement = statement.where(Product.price_fen <= query.price_max_fen)
+    if query.q and query.q.strip():
+        text = query.q.strip()
+        statement = statement.where(
+            or_(Product.name.icontains(text, autoescape=True), Product.description.icontains(text, autoescape=True))
+        )
+    return statement
+
+
+ORDERINGS = {
+    "newest": (Product.created_at.desc(), Product.id.desc()),
+    "price_asc": (Product.price_fen.asc(), Product.id.asc()),
+    "price_desc": (Product.price_fen.desc(), Product.id.desc()),
+    "name": (Product.name.asc(), Product.id.asc()),
+}
+
+
+def search_catalog(query: CatalogQuery) -> CatalogPage:
+    """One page of listed products: three SQL statements whatever the page size (count, page, photos)."""
+    if (
+        query.price_min_fen is not None
+        and query.price_max_fen is not None
+        and query.price_min_fen > query.price_max_fen
+    ):
+        raise ValidationFailed.on("price_max_fen", _("The highest price is below the lowest."))
+    filtered = _filtered(query)
+    total = db.session.scalar(select(func.count()).select_from(filtered.with_only_columns(Product.id).subquery()))
+    statement = (
+        filtered.options(
+            contains_eager(Product.cooperative),
+            joinedload(Product.origin_county).joinedload(Region.province),
+            joinedload(Product.origin_county).joinedload(Region.parent),
+            selectinload(Product.photos),
+        )
+        .order_by(*ORDERINGS[query.sort])
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+    )
+    items = list(db.session.scalars(statement).unique())
+    return CatalogPage(items=items, total=total or 0, page=query.page, per_page=query.per_page)
+
+
+def get_listed_product(product_id: int) -> Product:
+    product = db.session.scalar(listable_products().where(Product.id == product_id))
+    if product is None:
+        raise NotFound(_("This product is not in the catalogue."))
+    return product
+
+
+def get_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound(_("No such product."))
+    return product
+
+
+def is_listed(product: Product) -> bool:
+    return (
+        db.session.scalar(listable_products().where(Product.id == product.id).with_only_columns(Product.id)) is not None
+    )
+
+
+def why_not_listed(product: Product) -> str | None:
+    """A plain reason for the product's managers, or None when it is listed."""
+    if not product.is_active:
+        return _("The product is switched off.")
+    if product.cooperative.status != CooperativeStatus.ACTIVE:
+        return _("The cooperative is suspended.")
+    return None
+
+
+def get_product_for_viewer(product_id: int, viewer: User | None) -> tuple[Product, str | None]:
+    """The public sees listed products only; a product's managers also see it unlisted, with the reason."""
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound(_("This product is not in the catalogue."))
+    reason = why_not_listed(product)
+    if reason is None:
+        return product, None
+    from shop.cooperatives.services import may_manage
+
+    if viewer is not None and viewer.is_authenticated and may_manage(viewer, product.cooperative_id):
+        return product, reason
+    raise NotFound(_("This product is not in the catalogue."))
+
+
+def _check_product_fields(data: dict) -> dict:
+    """Business rules of a product's fields (the API schema and the forms only check types)."""
+    clean = {}
+    for field, value in data.items():
+        if field not in PRODUCT_FIELDS:
+            raise ValidationFailed.on(field, _("Unknown field."))
+        clean[field] = value.strip() if isinstance(value, str) else value
+    if "name" in clean and not clean["name"]:
+        raise ValidationFailed.on("name", _("This field is required."))
+    if "category" in clean and clean["category"] not in {c.value for c in Category}:
+        raise ValidationFailed.on("category", _("Unknown category."))
+    if "unit" in clean and clean["unit"] not in UNITS:
+        raise ValidationFailed.on("unit", _("Choose one of the units: %(units)s.", units=" ".join(UNITS)))
+    if "origin_county_code" in clean:
+        require_region(clean["origin_county_code"], level="county", field="origin_county_code")
+    bounds = {
+        "price_fen": (1, MAX_PRICE_FEN, _("The price must be between 0.01 and 1,000,000 yuan.")),
+        "stock": (0, MAX_STOCK, _("Stock must be between 0 and 1,000,000,000.")),
+        "min_order_quantity": (1, MAX_MIN_ORDER_QUANTITY, _("The minimum order must be between 1 and 100,000.")),
+    }
+    for field, (low, high, message) in bounds.items():
+        if field in clean:
+            value = clean[field]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValidationFailed.on(field, message)
+    return clean
+
+
+def create_product(actor: User, cooperative_id: int, data: dict, photos: list[bytes] = ()) -> Product:
+    """A new product of a cooperative, with its photos; nothing is kept if any part is refused."""
+    cooperative = require_manager(actor, cooperative_id)
+    clean = _check_product_fields(data)
+    for required in ("name", "category", "origin_county_code", "unit", "price_fen"):
+        if required not in clean:
+            raise ValidationFailed.on(required, _("This field is required."))
+    inspected = [uploads.inspect_image(photo) for photo in photos]  # all checked before anything is written
+    product = Product(cooperative=cooperative, **clean)
+    db.session.add(product)
+    db.session.flush()
+    for image in inspected:
+        _attach_photo(product, image)
+    return product
+
+
+def update_product(actor: User, product_id: int, changes: dict) -> Product:
+    product = get_product(product_id)
+    require_manager(actor, product.cooperative_id)
+    for field, value in _check_product_fields(changes).items():
+        setattr(product, field, value)
+    db.session.flush()
+    return product
+
+
+def _attach_photo(product: Product, image: uploads.InspectedImage) -> ProductPhoto:
+    stored_name = uploads.store("products", image.data, image.extension)
+    photo = ProductPhoto(
+        product=product,
+        stored_name=stored_name,
+        content_type=image.content_type,
+        size_bytes=len(image.data),
+        width=image.width,
+        height=image.height,
+        position=len(product.photos),
+    )
+    db.session.add(photo)
+    db.session.flush()
+    return photo
+
+
+def add_photo(actor: User, product_id: int, data: bytes) -> ProductPhoto:
+    product = get_product(product_id)
+    require_manager(actor, product.cooperative_id)
+    return _attach_photo(product, uploads.inspect_image(data))
+
+
+def remove_photo(actor: User, product_id: int, photo_id: int) -> None:
+    photo = db.session.get(ProductPhoto, photo_id)
+    if photo is None or photo.product_id != product_id:
+        raise NotFound(_("No such photo."))
+    require_manager(actor, photo.product.cooperative_id)
+    db.session.delete(photo)
+    db.session.flush()
+    # The file stays until the next clean-up: deleting it here would lose it if the transaction rolled back.
+
+
+def products_of(cooperative_id: int) -> list[Product]:
+    return list(
+        db.session.scalars(
+            select(Product)
+            .where(Product.cooperative_id == cooperative_id)
+            .options(selectinload(Product.photos), joinedload(Product.origin_county))
+            .order_by(Product.id.desc())
+        )
+    )
+
+
+def photo_by_name(stored_name: str) -> ProductPhoto:
+    photo = db.session.scalar(select(ProductPhoto).where(ProductPhoto.stored_name == stored_name))
+    if photo is None:
+        raise NotFound(_("No such photo."))
+    return photo
+
+
+def listed_count_by_category() -> dict[str, int]:
+    statement = listable_products().with_only_columns(Product.category, func.count()).group_by(Product.category)
+    return dict(db.session.execute(statement).tuples().all())
+
+
+def counties_with_listed_products() -> list[Region]:
+    codes = listable_products().with_only_columns(Product.origin_county_code).distinct()
+    return list(db.session.scalars(select(Region).where(Region.code.in_(codes)).order_by(Region.code)))

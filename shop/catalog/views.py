@@ -1,0 +1,160 @@
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from shop import uploads
+from shop.access import PUBLIC, allow, roles
+from shop.accounts.forms import EmptyForm
+from shop.accounts.roles import Role
+from shop.catalog import services
+from shop.catalog.forms import CATEGORY_LABELS, NewProductForm, PhotoForm, ProductForm
+from shop.catalog.schemas import CatalogQuerySchema
+from shop.cooperatives.services import require_manager
+from shop.errors import DomainError
+from shop.money import format_fen, parse_yuan
+from shop.regions.services import provinces
+from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
+
+bp = Blueprint("catalog", __name__)
+STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
+FILTER_KEYS = ("q", "province", "county", "category", "cooperative_id", "sort", "per_page")
+
+
+def _catalog_query() -> tuple[dict, dict]:
+    """The page's filters (prices in yuan) as the API's query, with per-field errors."""
+    raw = {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
+    errors: dict = {}
+    for key, target in (("min", "price_min_fen"), ("max", "price_max_fen")):
+        if request.args.get(key):
+            fen = parse_yuan(request.args[key])
+            if fen is None:
+                errors[key] = [_("Write the price in yuan, e.g. 12.50.")]
+            else:
+                raw[target] = fen
+    if request.args.get("page"):
+        raw["page"] = request.args["page"]
+    try:
+        query = CatalogQuerySchema().load(raw)
+    except ValidationError as error:
+        errors.update(error.messages)
+        query = CatalogQuerySchema().load({k: v for k, v in raw.items() if k not in error.messages})
+    if "category" in query:
+        query["category"] = query["category"].value
+    return query, errors
+
+
+@bp.route("/products")
+@allow(PUBLIC)
+def catalogue():
+    query, errors = _catalog_query()
+    try:
+        page = services.search_catalog(services.CatalogQuery(**query))
+    except DomainError as error:
+        errors.update(error.fields)
+        query.pop("price_max_fen", None)
+        page = services.search_catalog(services.CatalogQuery(**query))
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "catalog/catalogue.html",
+        page=page,
+        args=args,
+        errors=errors,
+        provinces=provinces(),
+        counties=services.counties_with_listed_products(),
+        category_labels=CATEGORY_LABELS,
+    ), (400 if errors else 200)
+
+
+@bp.route("/products/<int:product_id>")
+@allow(PUBLIC)
+def product(product_id: int):
+    item, reason = services.get_product_for_viewer(product_id, current_user)
+    return render_template(
+        "catalog/product.html",
+        product=item,
+        not_listed_reason=reason,
+        category_labels=CATEGORY_LABELS,
+        price=format_fen(item.price_fen),
+    )
+
+
+@bp.route("/media/products/<stored_name>")
+@allow(PUBLIC)
+def photo(stored_name: str):
+    item = services.photo_by_name(stored_name)
+    response = send_from_directory(
+        uploads.upload_dir("products"), item.stored_name, mimetype=item.content_type, max_age=86400
+    )
+    return response
+
+
+@bp.route("/coop/<int:cooperative_id>/products/new", methods=["GET", "POST"])
+@allow(STAFF)
+def new_product(cooperative_id: int):
+    cooperative = require_manager(current_user, cooperative_id)
+    form = NewProductForm()
+    if not form.is_submitted():
+        form.origin_county_code.data = cooperative.county_code
+    if form.validate_on_submit():
+        photos = [f.read() for f in form.photos.data or [] if f and f.filename]
+        try:
+            item = services.create_product(current_user, cooperative_id, form.product_data(), photos)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            flash(_("Product %(name)s added.", name=item.name), "success")
+            return redirect(url_for("cooperatives.cooperative_home", cooperative_id=cooperative_id))
+    return render_form("catalog/product_form.html", form, cooperative=cooperative, product=None)
+
+
+@bp.route("/coop/products/<int:product_id>/edit", methods=["GET", "POST"])
+@allow(STAFF)
+def edit_product(product_id: int):
+    item = services.get_product(product_id)
+    cooperative = require_manager(current_user, item.cooperative_id)
+    form = ProductForm(obj=item)
+    if not form.is_submitted():
+        form.price_yuan.data = f"{item.price_fen // 100}.{item.price_fen % 100:02d}"
+    if form.validate_on_submit():
+        try:
+            services.update_product(current_user, product_id, form.product_data())
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            flash(_("Product saved."), "success")
+            return redirect(url_for("catalog.edit_product", product_id=product_id))
+    return render_form(
+        "catalog/product_form.html",
+        form,
+        cooperative=cooperative,
+        product=item,
+        photo_form=PhotoForm(formdata=None),
+        delete_form=EmptyForm(),
+        listed_reason=services.why_not_listed(item),
+    )
+
+
+@bp.route("/coop/products/<int:product_id>/photos", methods=["POST"])
+@allow(STAFF)
+def upload_photo(product_id: int):
+    form = PhotoForm()
+    target = url_for("catalog.edit_product", product_id=product_id)
+    if not form.validate_on_submit():
+        return redirect_after_refusal(DomainError(_("Choose a photo to upload.")), target)
+    try:
+        services.add_photo(current_user, product_id, form.photo.data.read())
+    except DomainError as error:
+        return redirect_after_refusal(error, target)
+    flash(_("Photo added."), "success")
+    return redirect(target)
+
+
+@bp.route("/coop/products/<int:product_id>/photos/<int:photo_id>/delete", methods=["POST"])
+@allow(STAFF)
+def delete_photo(product_id: int, photo_id: int):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.remove_photo(current_user, product_id, photo_id)
+    flash(_("Photo removed."), "success")
+    return redirect(url_for("catalog.edit_product", product_id=product_id))

@@ -1,0 +1,1 @@
+"""Suppliers: cooperatives, poverty-relief workshops and leading enterprises."""

@@ -1,0 +1,122 @@
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from shop.access import allow, roles
+from shop.accounts.forms import EmptyForm
+from shop.accounts.roles import Role
+from shop.catalog.services import products_of
+from shop.cooperatives import services
+from shop.cooperatives.forms import KIND_LABELS, CooperativeForm, CooperativeProfileForm, SuspendForm
+from shop.cooperatives.models import CooperativeStatus
+from shop.errors import DomainError, NotFound
+from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
+
+bp = Blueprint("cooperatives", __name__)
+STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
+
+
+def _form_data(form, fields) -> dict:
+    return {name: getattr(form, name).data or "" for name in fields}
+
+
+@bp.route("/coop/")
+@allow(roles(Role.COOPERATIVE_STAFF))
+def dashboard():
+    """The cooperative's home: with one cooperative go straight to it."""
+    managed = sorted(current_user.cooperative_ids())
+    if len(managed) == 1:
+        return redirect(url_for("cooperatives.cooperative_home", cooperative_id=managed[0]))
+    cooperatives = [services.get_cooperative(i) for i in managed]
+    return render_template("cooperatives/choose.html", cooperatives=cooperatives)
+
+
+@bp.route("/coop/<int:cooperative_id>")
+@allow(STAFF)
+def cooperative_home(cooperative_id: int):
+    cooperative = services.require_manager(current_user, cooperative_id)
+    return render_template(
+        "cooperatives/dashboard.html",
+        cooperative=cooperative,
+        products=products_of(cooperative_id),
+        kind_labels=KIND_LABELS,
+    )
+
+
+@bp.route("/coop/<int:cooperative_id>/profile", methods=["GET", "POST"])
+@allow(STAFF)
+def edit_profile(cooperative_id: int):
+    cooperative = services.require_manager(current_user, cooperative_id)
+    form = CooperativeProfileForm(obj=cooperative)
+    if form.validate_on_submit():
+        try:
+            services.update_cooperative(current_user, cooperative_id, _form_data(form, services.STAFF_EDITABLE))
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            flash(_("Profile saved."), "success")
+            return redirect(url_for("cooperatives.cooperative_home", cooperative_id=cooperative_id))
+    return render_form("cooperatives/profile.html", form, cooperative=cooperative)
+
+
+@bp.route("/ops/cooperatives")
+@allow(roles(Role.OPERATOR))
+def ops_list():
+    return render_template(
+        "cooperatives/ops_list.html", cooperatives=services.list_cooperatives(), kind_labels=KIND_LABELS
+    )
+
+
+@bp.route("/ops/cooperatives/new", methods=["GET", "POST"])
+@allow(roles(Role.OPERATOR))
+def ops_new():
+    form = CooperativeForm()
+    if form.validate_on_submit():
+        try:
+            cooperative = services.create_cooperative(current_user, _form_data(form, services.OPERATOR_EDITABLE))
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            flash(_("Cooperative %(name)s registered.", name=cooperative.name), "success")
+            return redirect(url_for("cooperatives.ops_edit", cooperative_id=cooperative.id))
+    return render_form("cooperatives/ops_edit.html", form, cooperative=None)
+
+
+@bp.route("/ops/cooperatives/<int:cooperative_id>", methods=["GET", "POST"])
+@allow(roles(Role.OPERATOR))
+def ops_edit(cooperative_id: int):
+    cooperative = services.get_cooperative(cooperative_id)
+    form = CooperativeForm(obj=cooperative)
+    if form.validate_on_submit():
+        try:
+            services.update_cooperative(current_user, cooperative_id, _form_data(form, services.OPERATOR_EDITABLE))
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            flash(_("Cooperative saved."), "success")
+            return redirect(url_for("cooperatives.ops_edit", cooperative_id=cooperative_id))
+    return render_form(
+        "cooperatives/ops_edit.html",
+        form,
+        cooperative=cooperative,
+        suspend_form=SuspendForm(),
+        reinstate_form=EmptyForm(),
+    )
+
+
+@bp.route("/ops/cooperatives/<int:cooperative_id>/status/<status>", methods=["POST"])
+@allow(roles(Role.OPERATOR))
+def ops_set_status(cooperative_id: int, status: str):
+    if status not in (CooperativeStatus.ACTIVE, CooperativeStatus.SUSPENDED):
+        raise NotFound(_("No such status."))
+    form = SuspendForm() if status == CooperativeStatus.SUSPENDED else EmptyForm()
+    target = url_for("cooperatives.ops_edit", cooperative_id=cooperative_id)
+    if not form.validate_on_submit():
+        return redirect_after_refusal(DomainError(_("Say why the cooperative is suspended.")), target)
+    try:
+        reason = form.reason.data if status == CooperativeStatus.SUSPENDED else ""
+        services.set_status(current_user, cooperative_id, CooperativeStatus(status), reason)
+    except DomainError as error:
+        return redirect_after_refusal(error, target)
+    flash(_("Status changed."), "success")
+    return redirect(target)

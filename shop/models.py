@@ -1,0 +1,8 @@
+"""Every area's models, imported so that the metadata is complete (migrations, the models-vs-migrations test)."""
+
+from shop.accounts.models import ApiToken, RoleGrantEvent, User, UserRole
+from shop.catalog.models import Product, ProductPhoto
+from shop.cooperatives.models import Cooperative
+from shop.regions.models import Region
+
+__all__ = ["ApiToken", "Cooperative", "Product", "ProductPhoto", "Region", "RoleGrantEvent", "User", "UserRole"]

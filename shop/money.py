@@ -1,0 +1,23 @@
+"""Money is integer fen (分) everywhere; these helpers only convert for people."""
+
+from __future__ import annotations
+
+import re
+
+YUAN = re.compile(r"^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
+
+
+def format_fen(amount_fen: int | None) -> str:
+    if amount_fen is None:
+        return ""
+    sign = "-" if amount_fen < 0 else ""
+    yuan, fen = divmod(abs(amount_fen), 100)
+    return f"{sign}¥{yuan:,}.{fen:02d}"
+
+
+def parse_yuan(text: str) -> int | None:
+    """'12.5' → 1250 fen, exactly (no float); None when it is not an amount in yuan."""
+    match = YUAN.match(text or "")
+    if match is None:
+        return None
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))

@@ -1,0 +1,43 @@
+"""Column types shared by every area."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from sqlalchemy import BigInteger, DateTime
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back as an aware UTC datetime.
+
+    SQLite keeps no zone; PostgreSQL's timestamptz does. Both come back aware, so comparisons never mix
+    naive and aware values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# Money is integer fen in a 64-bit column: a plain Mapped[int] is a 32-bit integer on PostgreSQL.
+Fen = Annotated[int, mapped_column(BigInteger)]

@@ -1,0 +1,1 @@
+"""Pages that belong to no single area: home, language switch, helpers for forms."""

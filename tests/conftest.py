@@ -1,0 +1,127 @@
+"""Test fixtures: a real database (SQLite by default, PostgreSQL with TEST_DATABASE_URL), schema made by the
+migrations, emptied between tests (the migrated region list stays)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from shop import create_app
+from shop.extensions import db, limiter
+from tests import factories
+
+KEPT_TABLES = {"regions", "alembic_version"}
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+def _reset_postgres_schema(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, database_url):
+    instance = tmp_path_factory.mktemp("instance")
+    os.environ["INSTANCE_PATH"] = str(instance)
+    if database_url.startswith("postgresql"):
+        _reset_postgres_schema(database_url)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "UPLOAD_DIR": str(instance / "uploads"),
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def _empty_tables() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(t.name for t in tables)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app) -> Iterator[None]:
+    yield
+    with app.app_context():
+        db.session.rollback()
+        _empty_tables()
+    limiter.reset()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make(app):
+    """Factories that create rows through the services and commit (tests/factories.py)."""
+    return factories.Factories(app)
+
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, page_url: str) -> str:
+    page = client.get(page_url)
+    match = CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {page_url} (status {page.status_code})"
+    return match.group(1)
+
+
+def login(client, email: str, password: str = factories.PASSWORD):
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@contextmanager
+def count_statements(engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
