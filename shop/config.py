@@ -30,6 +30,8 @@ def load_config(instance_path: Path) -> dict:
         # Whole-request ceiling (several photos); each photo has its own, smaller limit.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)),
         "MAX_PHOTO_BYTES": int(env.get("MAX_PHOTO_BYTES", 5 * 1024 * 1024)),
+        # werkzeug's scrypt; tests lower the cost, never production.
+        "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") == "1",
         "SESSION_COOKIE_HTTPONLY": True,

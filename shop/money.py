@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-YUAN = re.compile(r"^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
+YUAN = re.compile(r"^\s*([0-9]{1,9})(?:\.([0-9]{1,2}))?\s*$")  # ASCII digits only
 
 
 def format_fen(amount_fen: int | None) -> str:

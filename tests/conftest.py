@@ -51,7 +51,7 @@ def app(tmp_path_factory, database_url):
             "SECRET_KEY": "test-secret",
             "SQLALCHEMY_DATABASE_URI": database_url,
             "UPLOAD_DIR": str(instance / "uploads"),
-            "RATELIMIT_ENABLED": False,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
         }
     )
     with app.app_context():
@@ -76,7 +76,7 @@ def _clean_database(app) -> Iterator[None]:
     with app.app_context():
         db.session.rollback()
         _empty_tables()
-    limiter.reset()
+    limiter.reset()  # limits are on, as in production; each test starts with fresh counters
 
 
 @pytest.fixture

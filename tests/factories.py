@@ -24,6 +24,7 @@ _sequence = itertools.count(1)
 class Factories:
     def __init__(self, app):
         self.app = app
+        self._operator_id: int | None = None
 
     def _commit(self, obj):
         db.session.commit()
@@ -48,10 +49,13 @@ class Factories:
         return plaintext
 
     def operator_id(self) -> int:
-        return self.user(Role.OPERATOR)
+        """The operator that creates the factories' rows (one per test)."""
+        if self._operator_id is None:
+            self._operator_id = self.user(Role.OPERATOR)
+        return self._operator_id
 
     def credit_code(self, county: str = RAOYANG) -> str:
-        return with_check_character(f"93{county}MA0TS{next(_sequence):04d}")
+        return with_check_character(f"93{county}MA0TK{next(_sequence):04d}")
 
     def cooperative(self, county: str = RAOYANG, **fields) -> int:
         with self.app.app_context():

@@ -31,7 +31,8 @@ def create_token(payload):
     """Exchange e-mail and password for a personal API token (shown once)."""
     user = services.authenticate(payload["email"], payload["password"])
     token, plaintext = services.issue_token(user, payload["name"])
-    return {**NewTokenSchema().dump(token), "token": plaintext}
+    fields = ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    return {**{name: getattr(token, name) for name in fields}, "token": plaintext}
 
 
 @blp.route("/auth/tokens", methods=["GET"])

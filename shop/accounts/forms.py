@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from shop.accounts.roles import Role
@@ -40,7 +41,7 @@ ROLE_LABELS = {
 
 
 class RoleGrantForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role])
     cooperative_id = IntegerField(_l("Cooperative (for cooperative staff)"), validators=[Optional()])
     region_code = StringField(_l("Region code (for reviewers)"), validators=[Optional(), Length(max=6)])
     organization_id = IntegerField(_l("Organization id (for organization roles)"), validators=[Optional()])

@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -36,6 +37,10 @@ def check_password_rules(password: str) -> None:
         raise ValidationFailed.on("password", _("The password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
 
 
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
 def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
@@ -45,7 +50,7 @@ def create_user(email: str, password: str, display_name: str) -> User:
     check_password_rules(password)
     if user_by_email(email) is not None:
         raise Conflict(_("An account with this e-mail already exists."), fields={"email": [_("Already registered.")]})
-    user = User(email=email, password_hash=generate_password_hash(password), display_name=display_name.strip())
+    user = User(email=email, password_hash=hash_password(password), display_name=display_name.strip())
     db.session.add(user)
     db.session.flush()
     return user
@@ -61,7 +66,7 @@ def register_consumer(email: str, password: str, display_name: str) -> User:
 def authenticate(email: str, password: str) -> User:
     user = user_by_email(email)
     # Hash even when the user is unknown, so timing does not tell which e-mails are registered.
-    stored = user.password_hash if user else generate_password_hash("unknown-user")
+    stored = user.password_hash if user else hash_password("unknown-user")
     if not check_password_hash(stored, password) or user is None or not user.active:
         raise Unauthenticated(_("Wrong e-mail or password."))
     return user

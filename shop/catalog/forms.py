@@ -2,6 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from shop.catalog.models import UNITS, Category
@@ -27,11 +28,13 @@ def yuan_amount(form, field):
 
 class ProductForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    category = SelectField(_l("Category"), choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()])
+    category = SelectField(
+        _l("Category"), choices=[SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()]
+    )
     origin_county_code = StringField(
         _l("Origin county code"), validators=[DataRequired(), Regexp(r"^\d{6}$", message=_l("Six digits."))]
     )
-    unit = SelectField(_l("Unit"), choices=[(u, u) for u in UNITS])
+    unit = SelectField(_l("Unit"), choices=[SelectChoice(u, u) for u in UNITS])
     price_yuan = StringField(_l("Price (yuan)"), validators=[DataRequired(), yuan_amount])
     stock = IntegerField(_l("Stock"), default=0, validators=[NumberRange(min=0, max=MAX_STOCK)])
     min_order_quantity = IntegerField(

@@ -282,7 +282,7 @@ def photo_by_name(stored_name: str) -> ProductPhoto:
 
 def listed_count_by_category() -> dict[str, int]:
     statement = listable_products().with_only_columns(Product.category, func.count()).group_by(Product.category)
-    return dict(db.session.execute(statement).tuples().all())
+    return dict(db.session.execute(statement).all())
 
 
 def counties_with_listed_products() -> list[Region]:

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from shop.cooperatives.models import CooperativeKind
@@ -32,7 +33,7 @@ class CooperativeForm(CooperativeProfileForm):
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(min=2, max=120)])
     credit_code = StringField(_l("Unified social credit code"), validators=[DataRequired(), Length(max=40)])
-    kind = SelectField(_l("Kind"), choices=[(k.value, label) for k, label in KIND_LABELS.items()])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()])
     county_code = StringField(_l("County code"), validators=[DataRequired(), Length(max=6)])
 
 

@@ -15,6 +15,7 @@ from shop.cooperatives.credit_code import with_check_character
 from shop.cooperatives.models import Cooperative
 from shop.demo import data
 from shop.extensions import db
+from shop.unit_of_work import use_case
 
 
 def _demo_credit_code(index: int, county_code: str) -> str:
@@ -94,12 +95,8 @@ def seed() -> list[tuple[str, str, str]]:
 @with_appcontext
 def seed_demo():
     """Load the demo cooperatives, products and one user per role (idempotent)."""
-    try:
+    with use_case():
         credentials = seed()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     click.echo(
         f"Demo data ready: {db.session.query(Cooperative).count()} cooperatives, "
         f"{db.session.query(Product).count()} products."

@@ -1,0 +1,181 @@
+"""Route × role matrix: every route declares who may use it, and everyone else gets 401/403.
+
+EXPECTED is the reviewed table of who may call what. A new route fails this test until it declares a rule
+and is added here, so no route is ever open by accident.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from shop.access import PUBLIC, SIGNED_IN, AccessRule, roles, rule_for
+from shop.accounts.roles import Role
+from tests.conftest import login
+from tests.factories import RAOYANG
+
+OPERATOR = roles(Role.OPERATOR)
+STAFF_ONLY = roles(Role.COOPERATIVE_STAFF)
+STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
+
+EXPECTED: dict[tuple[str, str], AccessRule] = {
+    ("static", "GET"): PUBLIC,
+    ("api-docs.openapi_json", "GET"): PUBLIC,
+    ("api-docs.openapi_swagger_ui", "GET"): PUBLIC,
+    ("web.home", "GET"): PUBLIC,
+    ("web.switch_language", "GET"): PUBLIC,
+    ("accounts.register", "GET"): PUBLIC,
+    ("accounts.register", "POST"): PUBLIC,
+    ("accounts.login", "GET"): PUBLIC,
+    ("accounts.login", "POST"): PUBLIC,
+    ("accounts.logout", "POST"): SIGNED_IN,
+    ("accounts.tokens", "GET"): SIGNED_IN,
+    ("accounts.tokens", "POST"): SIGNED_IN,
+    ("accounts.revoke_token", "POST"): SIGNED_IN,
+    ("accounts.ops_users", "GET"): OPERATOR,
+    ("accounts.ops_user", "GET"): OPERATOR,
+    ("accounts.ops_user", "POST"): OPERATOR,
+    ("accounts.ops_revoke_role", "POST"): OPERATOR,
+    ("catalog.catalogue", "GET"): PUBLIC,
+    ("catalog.product", "GET"): PUBLIC,
+    ("catalog.photo", "GET"): PUBLIC,
+    ("catalog.new_product", "GET"): STAFF,
+    ("catalog.new_product", "POST"): STAFF,
+    ("catalog.edit_product", "GET"): STAFF,
+    ("catalog.edit_product", "POST"): STAFF,
+    ("catalog.upload_photo", "POST"): STAFF,
+    ("catalog.delete_photo", "POST"): STAFF,
+    ("cooperatives.dashboard", "GET"): STAFF_ONLY,
+    ("cooperatives.cooperative_home", "GET"): STAFF,
+    ("cooperatives.edit_profile", "GET"): STAFF,
+    ("cooperatives.edit_profile", "POST"): STAFF,
+    ("cooperatives.ops_list", "GET"): OPERATOR,
+    ("cooperatives.ops_new", "GET"): OPERATOR,
+    ("cooperatives.ops_new", "POST"): OPERATOR,
+    ("cooperatives.ops_edit", "GET"): OPERATOR,
+    ("cooperatives.ops_edit", "POST"): OPERATOR,
+    ("cooperatives.ops_set_status", "POST"): OPERATOR,
+    ("accounts_api.create_token", "POST"): PUBLIC,
+    ("accounts_api.list_tokens", "GET"): SIGNED_IN,
+    ("accounts_api.revoke_token", "DELETE"): SIGNED_IN,
+    ("accounts_api.me", "GET"): SIGNED_IN,
+    ("accounts_api.list_users", "GET"): OPERATOR,
+    ("accounts_api.grant_role", "POST"): OPERATOR,
+    ("accounts_api.revoke_role", "DELETE"): OPERATOR,
+    ("catalog_api.list_products", "GET"): PUBLIC,
+    ("catalog_api.get_product", "GET"): PUBLIC,
+    ("catalog_api.create_product", "POST"): STAFF,
+    ("catalog_api.update_product", "PATCH"): STAFF,
+    ("catalog_api.upload_photo", "POST"): STAFF,
+    ("catalog_api.delete_photo", "DELETE"): STAFF,
+    ("cooperatives_api.list_cooperatives", "GET"): PUBLIC,
+    ("cooperatives_api.get_cooperative", "GET"): PUBLIC,
+    ("cooperatives_api.get_profile", "GET"): STAFF,
+    ("cooperatives_api.create_cooperative", "POST"): OPERATOR,
+    ("cooperatives_api.update_cooperative", "PATCH"): STAFF,
+    ("cooperatives_api.suspend", "POST"): OPERATOR,
+    ("cooperatives_api.reinstate", "POST"): OPERATOR,
+    ("regions_api.list_regions", "GET"): PUBLIC,
+}
+
+SAMPLE_ARGS = {"filename": "css/app.css", "code": "en", "stored_name": "missing.jpg", "status": "suspended"}
+MISSING_ID = 987654
+
+
+def registered_routes(app: Flask) -> list[tuple[str, str, str]]:
+    routes = []
+    for rule in app.url_map.iter_rules():
+        args = {name: SAMPLE_ARGS.get(name, MISSING_ID) for name in rule.arguments}
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **args)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((rule.endpoint, method, url))
+    return routes
+
+
+def test_every_route_declares_the_reviewed_rule(app):
+    declared = {(endpoint, method): rule_for(app, endpoint, method) for endpoint, method, _ in registered_routes(app)}
+    undeclared = sorted(key for key, rule in declared.items() if rule is None)
+    assert undeclared == [], f"routes without an access rule: {undeclared}"
+    assert set(declared) == set(EXPECTED), (
+        f"new routes: {sorted(set(declared) - set(EXPECTED))}; gone: {sorted(set(EXPECTED) - set(declared))}"
+    )
+    changed = {key: (str(EXPECTED[key]), str(rule)) for key, rule in declared.items() if rule != EXPECTED[key]}
+    assert changed == {}, f"rules differ from the reviewed table (expected, declared): {changed}"
+
+
+IDENTITIES = ["anonymous", *[role.value for role in Role]]
+
+
+@pytest.fixture
+def identities(app, make):
+    cooperative_id = make.cooperative()
+    scopes = {
+        Role.COOPERATIVE_STAFF: {"cooperative_id": cooperative_id},
+        Role.COUNTY_REVIEWER: {"region_code": RAOYANG},
+        Role.PROVINCE_REVIEWER: {"region_code": "130000"},
+    }
+    clients = {"anonymous": (app.test_client(), None)}
+    for role in Role:
+        user_id = make.user((role, scopes.get(role, {})))
+        client = app.test_client()
+        from shop.accounts.models import User
+
+        login(client, make.get(User, user_id).email)
+        clients[role.value] = (client, make.token(user_id))
+    return clients
+
+
+def _refused(response, is_api: bool) -> bool:
+    if is_api:
+        return response.status_code in (401, 403)
+    if response.status_code == 302:
+        return "/login" in response.headers["Location"]
+    return response.status_code in (401, 403)
+
+
+def test_each_identity_is_admitted_or_refused_as_declared(app, identities):
+    failures = []
+    for endpoint, method, url in registered_routes(app):
+        rule = EXPECTED[(endpoint, method)]
+        is_api = url.startswith("/api/")
+        for identity in IDENTITIES:
+            client, token = identities[identity]
+            if is_api:
+                # The API ignores session cookies: a fresh client with only the bearer token.
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                response = app.test_client().open(url, method=method, headers=headers, json={})
+            else:
+                response = client.open(url, method=method, data={})
+            if identity == "anonymous":
+                admitted = rule.kind == "public"
+            else:
+                admitted = rule.kind in ("public", "signed_in") or Role(identity) in rule.roles
+            refused = _refused(response, is_api)
+            body = response.get_data(as_text=True)
+            if admitted and refused and "Your roles do not allow this" not in body and response.status_code == 403:
+                refused = False  # a service refused a missing object's scope, not the access rule
+            if admitted == refused:
+                failures.append((identity, method, url, response.status_code))
+            assert response.status_code < 500, (identity, method, url, body[:300])
+    assert failures == [], f"(identity, method, url, status) not as declared: {failures}"
+
+
+def test_anonymous_api_calls_get_401_with_the_error_envelope(client):
+    response = client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.json["error"]["code"] == "unauthenticated"
+
+
+def test_the_api_ignores_the_session_cookie(app, make):
+    """A signed-in browser session must not authenticate API calls (that would open the API to CSRF)."""
+    user_id = make.user(Role.OPERATOR)
+    from shop.accounts.models import User
+
+    client = app.test_client()
+    login(client, make.get(User, user_id).email)
+    assert client.get("/ops/users").status_code == 200
+    assert client.get("/api/v1/me").status_code == 401
