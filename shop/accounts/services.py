@@ -137,8 +137,8 @@ def _scope_for(role: Role, cooperative_id: int | None, region_code: str | None, 
             raise ValidationFailed.on("cooperative_id", _("No such cooperative."))
         return f"coop:{cooperative_id}"
     if scope in ("county", "province"):
-        require_region(region_code, level=scope, field="region_code")
-        return f"region:{region_code}"
+        region = require_region(region_code, level=scope, field="region_code")
+        return f"region:{region.code}"
     if scope == "organization" and organization_id is not None:
         return f"org:{organization_id}"
     return ""
@@ -156,6 +156,8 @@ def grant_role(
 ) -> UserRole:
     """Give a user a role (idempotent for the same scope) and record the grant."""
     scope_key = _scope_for(role, cooperative_id, region_code, organization_id)
+    if scope_key.startswith("region:"):
+        region_code = scope_key.removeprefix("region:")  # normalized, e.g. "13" → "130000"
     existing = next((r for r in user.roles if r.role == role and r.scope_key == scope_key), None)
     if existing is not None:
         return existing

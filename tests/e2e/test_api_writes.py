@@ -260,3 +260,15 @@ def test_the_error_envelope_is_documented_in_openapi(client):
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.data
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_database_refuses_a_product_of_a_cooperative_that_does_not_exist(app, make):
+    """Foreign keys hold on SQLite too (they are switched on per connection)."""
+    import sqlalchemy as sa
+
+    product = make.product()
+    with app.app_context():
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.update(Product).where(Product.id == product).values(cooperative_id=424242))
+            db.session.flush()
+        db.session.rollback()
