@@ -32,6 +32,11 @@ def load_config(instance_path: Path) -> dict:
         "MAX_PHOTO_BYTES": int(env.get("MAX_PHOTO_BYTES", 5 * 1024 * 1024)),
         # werkzeug's scrypt; tests lower the cost, never production.
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
+        "MAX_DOCUMENT_BYTES": int(env.get("MAX_DOCUMENT_BYTES", 10 * 1024 * 1024)),
+        # Certification: the public notice lasts this many working days; a certificate this many years.
+        "NOTICE_WORKING_DAYS": int(env.get("NOTICE_WORKING_DAYS", 5)),
+        "CERTIFICATE_VALIDITY_YEARS": int(env.get("CERTIFICATE_VALIDITY_YEARS", 2)),
+        "VERIFY_RATE_LIMIT": env.get("VERIFY_RATE_LIMIT", "30 per minute"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") == "1",
         "SESSION_COOKIE_HTTPONLY": True,

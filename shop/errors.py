@@ -47,3 +47,9 @@ class Conflict(DomainError):
 class PayloadTooLarge(DomainError):
     status = 413
     code = "payload_too_large"
+
+
+class InvalidTransition(Conflict):
+    """The action is not allowed from the object's current state (or the state changed meanwhile)."""
+
+    code = "invalid_transition"

@@ -28,8 +28,8 @@ class InspectedImage:
     height: int
 
 
-def inspect_image(data: bytes, *, field: str = "photo") -> InspectedImage:
-    limit = current_app.config["MAX_PHOTO_BYTES"]
+def inspect_image(data: bytes, *, field: str = "photo", limit: int | None = None) -> InspectedImage:
+    limit = limit or current_app.config["MAX_PHOTO_BYTES"]
     if len(data) > limit:
         raise PayloadTooLarge(
             _("The photo is larger than %(mb)d MB.", mb=limit // (1024 * 1024)),
@@ -61,6 +61,26 @@ def inspect_image(data: bytes, *, field: str = "photo") -> InspectedImage:
         raise ValidationFailed.on(field, _("This file is not a JPEG, PNG or WebP image."))
     content_type, extension = IMAGE_FORMATS[kind]
     return InspectedImage(data, content_type, extension, width, height)
+
+
+DOCUMENT_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def inspect_document(data: bytes, *, field: str = "file") -> tuple[str, str]:
+    """(content type, extension) of a PDF, JPEG or PNG document, judged by its content; else a 4xx."""
+    limit = current_app.config["MAX_DOCUMENT_BYTES"]
+    if len(data) > limit:
+        message = _("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024))
+        raise PayloadTooLarge(message, fields={field: [message]})
+    if data.startswith(b"%PDF-"):
+        return "application/pdf", "pdf"
+    try:
+        image = inspect_image(data, field=field, limit=limit)
+    except ValidationFailed:
+        raise ValidationFailed.on(field, _("This file is not a PDF, JPEG or PNG document.")) from None
+    if image.content_type not in DOCUMENT_TYPES:
+        raise ValidationFailed.on(field, _("This file is not a PDF, JPEG or PNG document."))
+    return image.content_type, image.extension
 
 
 def upload_dir(kind: str) -> Path:

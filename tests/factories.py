@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
+from certification import services as certification
+from certification.models import Application
+from certification.rules import Action
 from shop.accounts import services as accounts
 from shop.accounts.models import User
 from shop.accounts.roles import Role
@@ -13,18 +17,34 @@ from shop.cooperatives import services as cooperatives
 from shop.cooperatives.credit_code import with_check_character
 from shop.cooperatives.models import Cooperative
 from shop.extensions import db
+from shop.timeutil import business_date
 
 PASSWORD = "correct horse battery"
 RAOYANG = "131124"
 SHENZHOU = "131182"
 ZAOYANG = "420683"
 _sequence = itertools.count(1)
+PDF = b"%PDF-1.4\n% a quality inspection report\n"
+COMPLETE_EVIDENCE = {
+    "production_base_address": "村东头果园 120 亩",
+    "annual_output": 200000,
+    "output_unit": "kg",
+    "supply_capacity": "每月可供 10 吨",
+    "declared_price_fen": 880,
+    "market_price_fen": 900,
+    "market_price_source": "县农产品批发市场 2026 年 6 月均价",
+    "linkage_type": "produce_purchase",
+    "linkage_description": "订单收购 35 户脱贫户的鲜桃，保底价每斤 3 元",
+    "linked_households": 35,
+}
 
 
 class Factories:
     def __init__(self, app):
         self.app = app
         self._operator_id: int | None = None
+        self._reviewers: dict = {}
+        self._staff: dict = {}
 
     def _commit(self, obj):
         db.session.commit()
@@ -72,7 +92,58 @@ class Factories:
     def staff(self, cooperative_id: int, **kwargs) -> int:
         return self.user((Role.COOPERATIVE_STAFF, {"cooperative_id": cooperative_id}), **kwargs)
 
-    def product(self, cooperative_id: int | None = None, **fields) -> int:
+    def _reviewer_id(self, role: Role, region_code: str) -> int:
+        key = (role, region_code)
+        if key not in self._reviewers:
+            self._reviewers[key] = self.user((role, {"region_code": region_code}))
+        return self._reviewers[key]
+
+    def _staff_id(self, cooperative_id: int) -> int:
+        if cooperative_id not in self._staff:
+            self._staff[cooperative_id] = self.staff(cooperative_id)
+        return self._staff[cooperative_id]
+
+    def application(self, product_id: int, up_to: str = "draft", **evidence) -> int:
+        """An application taken through the real workflow up to a state: draft, submitted, county_approved,
+        public_notice (its notice began 30 days ago, so it has ended) or certified."""
+        with self.app.app_context():
+            product = db.session.get(Product, product_id)
+            county, cooperative_id = (
+                evidence.get("origin_county_code", product.origin_county_code),
+                product.cooperative_id,
+            )
+        # Users first, each committed on its own, before the application's own transaction starts.
+        staff_id = self._staff_id(cooperative_id)
+        county_id = self._reviewer_id(Role.COUNTY_REVIEWER, county)
+        province_id = self._reviewer_id(Role.PROVINCE_REVIEWER, county[:2] + "0000")
+        with self.app.app_context():
+            staff, county_reviewer, province_reviewer = (
+                db.session.get(User, i) for i in (staff_id, county_id, province_id)
+            )
+            data = {**COMPLETE_EVIDENCE, "origin_county_code": county, **evidence}
+            application_id = certification.create_application(staff, product_id, data).id
+            certification.add_document(staff, application_id, "quality_report", "质检报告.pdf", PDF)
+            steps = [
+                ("submitted", staff, Action.SUBMIT),
+                ("county_approved", county_reviewer, Action.COUNTY_APPROVE),
+                ("public_notice", province_reviewer, Action.PROVINCE_APPROVE),
+            ]
+            started = business_date() - timedelta(days=30)
+            order = ["draft", "submitted", "county_approved", "public_notice", "certified"]
+            for state, actor, action in steps:
+                if order.index(up_to) < order.index(state):
+                    break
+                certification.apply_transition(actor, application_id, action, today=started)
+            if up_to == "certified":
+                ends = db.session.get(Application, application_id).notice_ends_on
+                certification.apply_transition(None, application_id, Action.END_NOTICE, today=ends + timedelta(days=1))
+            db.session.commit()
+        return application_id
+
+    def certify(self, product_id: int) -> int:
+        return self.application(product_id, up_to="certified")
+
+    def product(self, cooperative_id: int | None = None, certified: bool = True, **fields) -> int:
         with self.app.app_context():
             if cooperative_id is None:
                 cooperative_id = self.cooperative()
@@ -87,8 +158,10 @@ class Factories:
                 "origin_county_code": cooperative.county_code,
                 **fields,
             }
-            product = catalog.create_product(actor, cooperative_id, data)
-            return self._commit(product).id
+            product_id = self._commit(catalog.create_product(actor, cooperative_id, data)).id
+        if certified:
+            self.certify(product_id)
+        return product_id
 
     def get(self, model, ident):
         with self.app.app_context():

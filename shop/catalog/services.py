@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from certification.services import certificate_problem, holds_valid_certificate
 from shop import uploads
 from shop.accounts.models import User
 from shop.catalog.models import UNITS, Category, Product, ProductPhoto
@@ -18,6 +19,7 @@ from shop.errors import NotFound, ValidationFailed
 from shop.extensions import db
 from shop.regions.models import Region
 from shop.regions.services import normalize_province_code, require_region
+from shop.timeutil import business_date
 
 MAX_PRICE_FEN = 100_000_000  # 1,000,000 yuan a unit: beyond that it is a typo
 MAX_STOCK = 1_000_000_000
@@ -39,13 +41,17 @@ PRODUCT_FIELDS = {
 def listable_products() -> Select:
     """THE rule of what the public catalogue may list, as one query; every listing starts here.
 
-    A product is listed while it is active and its cooperative is active. (Certification adds its
-    condition here and nowhere else.)
+    A product is listed (and sellable) while it is active, its cooperative is active, and it holds a
+    certificate valid today (Asia/Shanghai date). No cache: a suspension takes effect on the next query.
     """
     return (
         select(Product)
         .join(Product.cooperative)
-        .where(Product.is_active.is_(True), Cooperative.status == CooperativeStatus.ACTIVE)
+        .where(
+            Product.is_active.is_(True),
+            Cooperative.status == CooperativeStatus.ACTIVE,
+            holds_valid_certificate(Product.id, business_date()),
+        )
     )
 
 
@@ -159,7 +165,7 @@ def why_not_listed(product: Product) -> str | None:
         return _("The product is switched off.")
     if product.cooperative.status != CooperativeStatus.ACTIVE:
         return _("The cooperative is suspended.")
-    return None
+    return certificate_problem(product.id)
 
 
 def get_product_for_viewer(product_id: int, viewer: User | None) -> tuple[Product, str | None]:

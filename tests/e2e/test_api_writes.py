@@ -122,10 +122,12 @@ VALID_PRODUCT = {
 }
 
 
-def test_staff_add_a_product_to_their_cooperative(client, coop, staff):
+def test_staff_add_a_product_that_is_listed_once_certified(client, make, coop, staff):
     response = client.post("/api/v1/products", json=VALID_PRODUCT, headers=staff)
     assert response.status_code == 201, response.json
     assert response.json["cooperative"]["id"] == coop
+    assert client.get("/api/v1/products").json["items"] == []
+    make.certify(response.json["id"])
     listed = client.get("/api/v1/products").json["items"]
     assert [p["name"] for p in listed] == ["饶阳番茄"]
 
