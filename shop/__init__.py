@@ -77,6 +77,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     import shop.models  # noqa: F401  (complete metadata before anything asks for it)
+    from certification import api as certification_api
+    from certification import views as certification_views
     from shop.accounts import api as accounts_api
     from shop.accounts import views as accounts_views
     from shop.catalog import api as catalog_api
@@ -86,9 +88,16 @@ def _register_blueprints(app: Flask) -> None:
     from shop.regions import api as regions_api
     from shop.web import views as web_views
 
-    for blueprint in (accounts_api.blp, catalog_api.blp, cooperatives_api.blp, regions_api.blp):
+    for blueprint in (
+        accounts_api.blp,
+        catalog_api.blp,
+        cooperatives_api.blp,
+        regions_api.blp,
+        certification_api.blp,
+        certification_api.certificates_blp,
+    ):
         api.register_blueprint(blueprint)
-    for blueprint in (web_views.bp, accounts_views.bp, catalog_views.bp, cooperatives_views.bp):
+    for blueprint in (web_views.bp, accounts_views.bp, catalog_views.bp, cooperatives_views.bp, certification_views.bp):
         app.register_blueprint(blueprint)
 
 
@@ -149,17 +158,23 @@ def _register_hooks(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from certification.cli import certification_cli
     from shop.demo.cli import seed_demo
 
     app.cli.add_command(seed_demo)
+    app.cli.add_command(certification_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from certification.forms import ACTION_LABELS, LINKAGE_LABELS, STATE_LABELS
     from shop.catalog.forms import CATEGORY_LABELS
     from shop.money import format_fen
 
     app.jinja_env.filters["fen"] = format_fen
     app.jinja_env.globals["category_labels"] = CATEGORY_LABELS
+    app.jinja_env.globals["state_labels"] = STATE_LABELS
+    app.jinja_env.globals["action_labels"] = ACTION_LABELS
+    app.jinja_env.globals["linkage_labels"] = LINKAGE_LABELS
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

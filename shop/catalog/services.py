@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from certification.services import certificate_problem, holds_valid_certificate
+from certification.models import Certificate
+from certification.services import certificate_problem, holds_valid_certificate, valid_certificates
 from shop import uploads
 from shop.accounts.models import User
 from shop.catalog.models import UNITS, Category, Product, ProductPhoto
@@ -294,3 +295,30 @@ def listed_count_by_category() -> dict[str, int]:
 def counties_with_listed_products() -> list[Region]:
     codes = listable_products().with_only_columns(Product.origin_county_code).distinct()
     return list(db.session.scalars(select(Region).where(Region.code.in_(codes)).order_by(Region.code)))
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    certificate: Certificate
+    category: str
+    origin: str
+
+
+def certified_directory(
+    province: str | None = None, county: str | None = None, category: str | None = None
+) -> list[DirectoryEntry]:
+    """The public directory of certified poverty-relief products (扶贫产品目录), valid today."""
+    county_region = db.aliased(Region)
+    query = (
+        valid_certificates(province=province, county=county)
+        .join(Product, Product.id == Certificate.product_id)
+        .join(county_region, county_region.code == Certificate.origin_county_code)
+        .add_columns(Product.category, county_region)
+        .options(joinedload(county_region.province), joinedload(county_region.parent))
+    )
+    if category:
+        query = query.where(Product.category == category)
+    return [
+        DirectoryEntry(certificate, category, region.full_name)
+        for certificate, category, region in db.session.execute(query).unique()
+    ]

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
@@ -158,3 +158,60 @@ def delete_photo(product_id: int, photo_id: int):
     services.remove_photo(current_user, product_id, photo_id)
     flash(_("Photo removed."), "success")
     return redirect(url_for("catalog.edit_product", product_id=product_id))
+
+
+def _directory_filters() -> dict:
+    args = {key: request.args.get(key, "").strip() for key in ("province", "county", "category")}
+    return {key: value for key, value in args.items() if value}
+
+
+@bp.route("/certified")
+@allow(PUBLIC)
+def certified_directory():
+    filters = _directory_filters()
+    entries = services.certified_directory(**filters)
+    return render_template(
+        "catalog/certified.html", entries=entries, args=filters, provinces=provinces(), category_labels=CATEGORY_LABELS
+    )
+
+
+@bp.route("/certified.csv")
+@allow(PUBLIC)
+def certified_directory_csv():
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            "certificate_no",
+            "product",
+            "category",
+            "cooperative",
+            "origin_county_code",
+            "origin",
+            "valid_from",
+            "valid_until",
+        ]
+    )
+    for entry in services.certified_directory(**_directory_filters()):
+        c = entry.certificate
+        writer.writerow(
+            [
+                c.certificate_no,
+                c.product_name,
+                entry.category,
+                c.cooperative_name,
+                c.origin_county_code,
+                entry.origin,
+                c.valid_from.isoformat(),
+                c.valid_until.isoformat(),
+            ]
+        )
+    # A byte-order mark so that Excel opens the Chinese text as UTF-8.
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=certified-products.csv"},
+    )

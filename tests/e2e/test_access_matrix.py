@@ -17,6 +17,7 @@ from tests.factories import RAOYANG
 OPERATOR = roles(Role.OPERATOR)
 STAFF_ONLY = roles(Role.COOPERATIVE_STAFF)
 STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
+REVIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER)
 
 EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("static", "GET"): PUBLIC,
@@ -76,9 +77,52 @@ EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("cooperatives_api.suspend", "POST"): OPERATOR,
     ("cooperatives_api.reinstate", "POST"): OPERATOR,
     ("regions_api.list_regions", "GET"): PUBLIC,
+    # Certification
+    ("catalog.certified_directory", "GET"): PUBLIC,
+    ("catalog.certified_directory_csv", "GET"): PUBLIC,
+    ("certification.verify", "GET"): PUBLIC,
+    ("certification.verify_form", "GET"): PUBLIC,
+    ("certification.qr_code", "GET"): PUBLIC,
+    ("certification.notices", "GET"): PUBLIC,
+    ("certification.applications", "GET"): roles(
+        Role.COOPERATIVE_STAFF, Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.OPERATOR
+    ),
+    ("certification.new_application", "GET"): STAFF_ONLY,
+    ("certification.new_application", "POST"): STAFF_ONLY,
+    ("certification.application", "GET"): SIGNED_IN,
+    ("certification.application", "POST"): SIGNED_IN,
+    ("certification.upload_document", "POST"): STAFF_ONLY,
+    ("certification.document", "GET"): SIGNED_IN,
+    ("certification.transition", "POST"): SIGNED_IN,
+    ("certification.object_to", "POST"): SIGNED_IN,
+    ("certification.queue", "GET"): REVIEWERS,
+    ("certification.certificates", "GET"): STAFF_ONLY,
+    ("certification.calendar", "GET"): OPERATOR,
+    ("certification.calendar", "POST"): OPERATOR,
+    ("certification.tick", "POST"): OPERATOR,
+    ("certificates_api.verify_certificate", "GET"): PUBLIC,
+    ("certification_api.create_application", "POST"): STAFF_ONLY,
+    ("certification_api.list_applications", "GET"): SIGNED_IN,
+    ("certification_api.get_application", "GET"): SIGNED_IN,
+    ("certification_api.update_application", "PATCH"): STAFF_ONLY,
+    ("certification_api.upload_document", "POST"): STAFF_ONLY,
+    ("certification_api.download_document", "GET"): SIGNED_IN,
+    ("certification_api.transition", "POST"): SIGNED_IN,
+    ("certification_api.raise_objection", "POST"): SIGNED_IN,
+    ("certification_api.review_queue", "GET"): REVIEWERS,
+    ("certification_api.run_tick", "POST"): OPERATOR,
+    ("certification_api.calendar", "GET"): SIGNED_IN,
+    ("certification_api.set_calendar_day", "PUT"): OPERATOR,
 }
 
-SAMPLE_ARGS = {"filename": "css/app.css", "code": "en", "stored_name": "missing.jpg", "status": "suspended"}
+SAMPLE_ARGS = {
+    "filename": "css/app.css",
+    "code": "en",
+    "stored_name": "missing.jpg",
+    "status": "suspended",
+    "certificate_no": "FP13-2026-999999",
+    "fmt": "svg",
+}
 MISSING_ID = 987654
 
 

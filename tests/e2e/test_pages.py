@@ -78,8 +78,17 @@ def test_staff_manage_products_and_stock_from_their_dashboard(app, client, make,
     dashboard = client.get("/coop/", follow_redirects=True)
     assert "深州蜜桃" in text(dashboard) and "枣阳油桃" not in text(dashboard)
     url = f"/coop/products/{shop_rows['peach']}/edit"
-    form = {"csrf_token": csrf_token(client, url), "name": "深州蜜桃", "category": "fruit", "origin_county_code": SHENZHOU,
-            "unit": "斤", "price_yuan": "9.90", "stock": "42", "min_order_quantity": "2", "is_active": "y"}
+    form = {
+        "csrf_token": csrf_token(client, url),
+        "name": "深州蜜桃",
+        "category": "fruit",
+        "origin_county_code": SHENZHOU,
+        "unit": "斤",
+        "price_yuan": "9.90",
+        "stock": "42",
+        "min_order_quantity": "2",
+        "is_active": "y",
+    }
     assert client.post(url, data=form).status_code == 302
     with app.app_context():
         product = db.session.get(Product, shop_rows["peach"])
@@ -94,8 +103,18 @@ def test_product_form_errors_are_shown_and_nothing_changes(app, client, make, sh
     login(client, make.get(User, make.staff(shop_rows["shenzhou"])).email)
     client.get("/lang/en")
     url = f"/coop/products/{shop_rows['peach']}/edit"
-    form = {"csrf_token": csrf_token(client, url), "name": "深州蜜桃", "category": "fruit", "origin_county_code": SHENZHOU,
-            "unit": "斤", "price_yuan": "9.90", "stock": "42", "min_order_quantity": "1", "is_active": "y", **change}
+    form = {
+        "csrf_token": csrf_token(client, url),
+        "name": "深州蜜桃",
+        "category": "fruit",
+        "origin_county_code": SHENZHOU,
+        "unit": "斤",
+        "price_yuan": "9.90",
+        "stock": "42",
+        "min_order_quantity": "1",
+        "is_active": "y",
+        **change,
+    }
     response = client.post(url, data=form)
     assert response.status_code == 422 and message in text(response)
     with app.app_context():
@@ -109,14 +128,21 @@ def test_staff_cannot_open_another_cooperatives_product(client, make, shop_rows)
 
 def test_operator_registers_and_suspends_a_cooperative(app, client, make):
     login(client, make.get(User, make.user(Role.OPERATOR)).email)
-    form = {"csrf_token": csrf_token(client, "/ops/cooperatives/new"), "name": "望江挑花合作社",
-            "credit_code": "91110108551385082Q", "kind": "cooperative", "county_code": "340827"}
+    form = {
+        "csrf_token": csrf_token(client, "/ops/cooperatives/new"),
+        "name": "望江挑花合作社",
+        "credit_code": "91110108551385082Q",
+        "kind": "cooperative",
+        "county_code": "340827",
+    }
     created = client.post("/ops/cooperatives/new", data=form)
     assert created.status_code == 302
     with app.app_context():
         coop = db.session.query(Cooperative).filter_by(credit_code="91110108551385082Q").one()
     edit = f"/ops/cooperatives/{coop.id}"
-    suspend = client.post(f"{edit}/status/suspended", data={"csrf_token": csrf_token(client, edit), "reason": "资质过期"})
+    suspend = client.post(
+        f"{edit}/status/suspended", data={"csrf_token": csrf_token(client, edit), "reason": "资质过期"}
+    )
     assert suspend.status_code == 302
     with app.app_context():
         assert db.session.get(Cooperative, coop.id).status == "suspended"
@@ -126,7 +152,12 @@ def test_operator_registers_and_suspends_a_cooperative(app, client, make):
 def test_operator_form_names_a_bad_credit_code(client, make):
     login(client, make.get(User, make.user(Role.OPERATOR)).email)
     client.get("/lang/en")
-    form = {"csrf_token": csrf_token(client, "/ops/cooperatives/new"), "name": "某合作社",
-            "credit_code": "91110108551385082X", "kind": "cooperative", "county_code": "340827"}
+    form = {
+        "csrf_token": csrf_token(client, "/ops/cooperatives/new"),
+        "name": "某合作社",
+        "credit_code": "91110108551385082X",
+        "kind": "cooperative",
+        "county_code": "340827",
+    }
     response = client.post("/ops/cooperatives/new", data=form)
     assert response.status_code == 422 and "check character" in text(response)
