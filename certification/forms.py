@@ -5,16 +5,8 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, StringFie
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from certification.models import DocumentKind, LinkageType
+from certification.labels import DOCUMENT_LABELS, LINKAGE_LABELS
 from shop.money import parse_yuan
-
-LINKAGE_LABELS = {
-    LinkageType.PRODUCE_PURCHASE: _l("Buying the households' produce (订单收购)"),
-    LinkageType.WAGES: _l("Wages for work (务工)"),
-    LinkageType.DIVIDEND: _l("Dividends on shares (入股分红)"),
-    LinkageType.GUARANTEED_RETURN: _l("Guaranteed returns (保底收益)"),
-}
-DOCUMENT_LABELS = {DocumentKind.QUALITY_REPORT: _l("Quality inspection report"), DocumentKind.OTHER: _l("Other")}
 
 
 def yuan(form, field):
@@ -83,34 +75,3 @@ class CalendarDayForm(FlaskForm):
         ],
     )
     name = StringField(_l("Name"), validators=[Optional(), Length(max=40)])
-
-
-STATE_LABELS = {
-    "draft": _l("Draft"),
-    "submitted": _l("Submitted, awaiting county review"),
-    "county_approved": _l("County approved, awaiting province review"),
-    "returned": _l("Returned for changes"),
-    "rejected": _l("Rejected"),
-    "public_notice": _l("Under public notice"),
-    "certified": _l("Certified"),
-    "suspended": _l("Suspended"),
-    "revoked": _l("Revoked"),
-    "expired": _l("Expired"),
-    "superseded": _l("Superseded by a renewal"),
-}
-ACTION_LABELS = {
-    "submit": _l("Submit for review"),
-    "county_approve": _l("Approve (county)"),
-    "return": _l("Return for changes"),
-    "reject": _l("Reject"),
-    "province_approve": _l("Approve (province) and publish for notice"),
-    "object": _l("Object"),
-    "uphold_objection": _l("Uphold the objection (reject)"),
-    "dismiss_objection": _l("Dismiss the objection"),
-    "end_notice": _l("Notice period ended"),
-    "suspend": _l("Suspend the certificate"),
-    "reinstate": _l("Reinstate the certificate"),
-    "revoke": _l("Revoke the certificate"),
-    "expire": _l("Expired"),
-    "supersede": _l("Superseded"),
-}

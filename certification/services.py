@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from certification.labels import ACTION_LABELS, ACTOR_REFUSALS, STATE_LABELS
 from certification.models import (
     EDITABLE_STATES,
     EVIDENCE_FIELDS,
@@ -121,16 +122,6 @@ def acting_role(actor: Actor, user: User | None, application: Application) -> st
     if actor == Actor.SIGNED_IN:
         return "signed_in"
     return None
-
-
-ACTOR_REFUSALS = {
-    Actor.APPLICANT: "Only staff of the product's cooperative may do this.",
-    Actor.COUNTY_REVIEWER: "Only a county reviewer of the product's origin county may do this.",
-    Actor.PROVINCE_REVIEWER: "Only a province reviewer of the product's province may do this.",
-    Actor.SUPERVISOR: "Only a province reviewer of the product's province or a platform operator may do this.",
-    Actor.SIGNED_IN: "Please sign in first.",
-    Actor.JOB: "Only the scheduled job does this.",
-}
 
 
 def can_view(user: User | None, application: Application) -> bool:
@@ -251,12 +242,13 @@ def create_application(user: User, product_id: int, evidence: dict) -> Applicati
 
 def _require_editable(user: User, application: Application) -> None:
     if acting_role(Actor.APPLICANT, user, application) is None:
-        raise NotAllowed(_(ACTOR_REFUSALS[Actor.APPLICANT]))
+        raise NotAllowed(str(ACTOR_REFUSALS[Actor.APPLICANT]))
     if application.state not in EDITABLE_STATES:
         raise InvalidTransition(
             _(
-                "The application is %(state)s: it can be edited only as a draft or when returned.",
-                state=application.state,
+                "The application is “%(state)s” (%(code)s): it can be edited only as a draft or when returned.",
+                state=STATE_LABELS[application.state],
+                code=application.state,
             )
         )
 
@@ -414,12 +406,17 @@ def apply_transition(
     move: Move | None = TRANSITIONS.get((origin, action))
     if move is None:
         raise InvalidTransition(
-            _("%(action)s is not possible while the application is %(state)s.", action=action, state=origin),
+            _(
+                "“%(action)s” is not possible while the application is “%(state)s” (%(code)s).",
+                action=ACTION_LABELS[action],
+                state=STATE_LABELS[origin],
+                code=origin.value,
+            ),
             fields={"state": [origin.value]},
         )
     role = acting_role(move.actor, user, application)
     if role is None:
-        raise NotAllowed(_(ACTOR_REFUSALS[move.actor]))
+        raise NotAllowed(str(ACTOR_REFUSALS[move.actor]))
     if move.comment_required and not comment:
         raise ValidationFailed.on("comment", _("Say why (a comment is required for this action)."))
     values: dict = {}
@@ -529,7 +526,7 @@ def _issue_certificate(application: Application, today: date) -> Certificate:
         )
     ).all()
     for earlier_id in earlier:
-        apply_transition(None, earlier_id, Action.SUPERSEDE, f"superseded by {certificate.certificate_no}", today=today)
+        apply_transition(None, earlier_id, Action.SUPERSEDE, certificate.certificate_no, today=today)
     return certificate
 
 
@@ -767,3 +764,12 @@ def product_name(product_id: int) -> str | None:
 def product_origin(product_id: int) -> str | None:
     products = sa.table("products", sa.column("id"), sa.column("origin_county_code"))
     return db.session.scalar(select(products.c.origin_county_code).where(products.c.id == product_id))
+
+
+def latest_applications(product_ids: list[int]) -> dict[int, Application]:
+    """The newest application of each product (for a cooperative's overview)."""
+    latest: dict[int, Application] = {}
+    query = select(Application).where(Application.product_id.in_(product_ids)).order_by(Application.id)
+    for application in db.session.scalars(query):
+        latest[application.product_id] = application
+    return latest

@@ -11,14 +11,13 @@ from flask_login import current_user
 
 from certification import services
 from certification.forms import (
-    DOCUMENT_LABELS,
-    LINKAGE_LABELS,
     ApplicationForm,
     CalendarDayForm,
     DocumentForm,
     ObjectionForm,
     TransitionForm,
 )
+from certification.labels import DOCUMENT_LABELS, LINKAGE_LABELS
 from certification.models import EDITABLE_STATES, Application, State
 from certification.rules import Action
 from shop import uploads

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
+from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin
 
 from shop.config import load_config
@@ -115,10 +116,10 @@ def _register_hooks(app: Flask) -> None:
         if not header:
             g._login_user = AnonymousUserMixin()
             return None
-        scheme, _, token = header.partition(" ")
+        scheme, _space, token = header.partition(" ")
         user = user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
         if user is None:
-            return error_response(401, "unauthenticated", "The API token is missing, malformed, revoked or unknown.")
+            return error_response(401, "unauthenticated", _("The API token is missing, malformed, revoked or unknown."))
         g._login_user = user
         return None
 
@@ -168,7 +169,8 @@ def _register_cli(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from certification.forms import ACTION_LABELS, LINKAGE_LABELS, STATE_LABELS
+    from certification.labels import ACTION_LABELS, EVIDENCE_LABELS, LINKAGE_LABELS, STATE_LABELS
+    from shop.accounts.forms import ROLE_LABELS
     from shop.catalog.forms import CATEGORY_LABELS
     from shop.money import format_fen
 
@@ -177,4 +179,6 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["state_labels"] = STATE_LABELS
     app.jinja_env.globals["action_labels"] = ACTION_LABELS
     app.jinja_env.globals["linkage_labels"] = LINKAGE_LABELS
+    app.jinja_env.globals["evidence_labels"] = EVIDENCE_LABELS
+    app.jinja_env.globals["role_labels"] = ROLE_LABELS
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from shop.accounts.roles import Role
@@ -86,11 +87,11 @@ def enforce_access_rule():
     rule = rule_for(current_app, request.endpoint, request.method)
     if rule is None:
         log.error("endpoint %s declares no access rule; refused", request.endpoint)
-        return error_response(403, "forbidden", "This route declares no access rule.")
+        return error_response(403, "forbidden", _("This route declares no access rule."))
     if rule.admits(current_user):
         return None
     if not current_user.is_authenticated:
         if is_api_request():
-            return error_response(401, "unauthenticated", "A valid API token is required (Authorization: Bearer …).")
+            return error_response(401, "unauthenticated", _("A valid API token is required (Authorization: Bearer …)."))
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
-    return error_response(403, "forbidden", "Your roles do not allow this.")
+    return error_response(403, "forbidden", _("Your roles do not allow this."))

@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from certification.services import current_certificate
 from shop import uploads
 from shop.access import PUBLIC, allow, roles
 from shop.accounts.forms import EmptyForm
@@ -74,6 +75,7 @@ def product(product_id: int):
         "catalog/product.html",
         product=item,
         not_listed_reason=reason,
+        certificate=current_certificate(item.id),
         category_labels=CATEGORY_LABELS,
         price=format_fen(item.price_fen),
     )

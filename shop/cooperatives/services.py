@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from shop.accounts.models import User
@@ -29,9 +30,9 @@ OPERATOR_EDITABLE = STAFF_EDITABLE | {"name", "credit_code", "kind", "county_cod
 ACCOUNT_NUMBER = re.compile(r"^\d{8,30}$")
 
 CREDIT_CODE_MESSAGES = {
-    "length": "A unified social credit code has 18 characters.",
-    "format": "This is not the format of a unified social credit code.",
-    "check": "The check character of this unified social credit code is wrong.",
+    "length": _l("A unified social credit code has 18 characters."),
+    "format": _l("This is not the format of a unified social credit code."),
+    "check": _l("The check character of this unified social credit code is wrong."),
 }
 
 
@@ -39,7 +40,7 @@ def check_credit_code(code: str) -> str:
     try:
         return validate_credit_code(code)
     except InvalidCreditCode as error:
-        raise ValidationFailed.on("credit_code", _(CREDIT_CODE_MESSAGES[str(error)])) from error
+        raise ValidationFailed.on("credit_code", str(CREDIT_CODE_MESSAGES[str(error)])) from error
 
 
 def get_cooperative(cooperative_id: int) -> Cooperative:

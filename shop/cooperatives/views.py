@@ -2,6 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from certification.services import latest_applications
 from shop.access import allow, roles
 from shop.accounts.forms import EmptyForm
 from shop.accounts.roles import Role
@@ -10,6 +11,7 @@ from shop.cooperatives import services
 from shop.cooperatives.forms import KIND_LABELS, CooperativeForm, CooperativeProfileForm, SuspendForm
 from shop.cooperatives.models import CooperativeStatus
 from shop.errors import DomainError, NotFound
+from shop.timeutil import business_date
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("cooperatives", __name__)
@@ -35,11 +37,14 @@ def dashboard():
 @allow(STAFF)
 def cooperative_home(cooperative_id: int):
     cooperative = services.require_manager(current_user, cooperative_id)
+    products = products_of(cooperative_id)
     return render_template(
         "cooperatives/dashboard.html",
         cooperative=cooperative,
-        products=products_of(cooperative_id),
+        products=products,
         kind_labels=KIND_LABELS,
+        applications=latest_applications([p.id for p in products]),
+        today=business_date(),
     )
 
 

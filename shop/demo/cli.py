@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shop.accounts import services as accounts
 from shop.accounts.roles import Role
 from shop.catalog import services as catalog
 from shop.catalog.models import Product
+from shop.catalog.services import listable_products
 from shop.cooperatives import services as cooperatives
 from shop.cooperatives.credit_code import with_check_character
 from shop.cooperatives.models import Cooperative
 from shop.demo import data
+from shop.demo.certify import certify_demo_products
 from shop.extensions import db
 from shop.unit_of_work import use_case
 
@@ -75,6 +77,7 @@ def seed() -> list[tuple[str, str, str]]:
             )
 
     credentials = []
+    users = {}
     for email, display_name, role, scope in data.USERS:
         user = accounts.user_by_email(email)
         if user is None:
@@ -88,7 +91,20 @@ def seed() -> list[tuple[str, str, str]]:
         if role != Role.CONSUMER:
             accounts.grant_role(operator, user, Role.CONSUMER, reason="demo data")
         credentials.append((role, email, data.DEMO_PASSWORD))
+        users[email] = user
+    _ensure_staff(operator, by_key)
+    certify_demo_products(operator, users)
     return credentials
+
+
+def _ensure_staff(operator, by_key: dict[str, Cooperative]) -> None:
+    """Every demo cooperative has a staff account (the one in data.USERS manages the first)."""
+    for index, cooperative in enumerate(by_key.values(), start=1):
+        email = f"staff{index:02d}@fupin.demo"
+        user = accounts.user_by_email(email)
+        if user is None:
+            user = accounts.create_user(email, data.DEMO_PASSWORD, f"{cooperative.name[:20]}员工（演示）")
+        accounts.grant_role(operator, user, Role.COOPERATIVE_STAFF, cooperative_id=cooperative.id, reason="demo data")
 
 
 @click.command("seed-demo")
@@ -97,9 +113,10 @@ def seed_demo():
     """Load the demo cooperatives, products and one user per role (idempotent)."""
     with use_case():
         credentials = seed()
+    listed = db.session.scalar(select(func.count()).select_from(listable_products().subquery()))
     click.echo(
         f"Demo data ready: {db.session.query(Cooperative).count()} cooperatives, "
-        f"{db.session.query(Product).count()} products."
+        f"{db.session.query(Product).count()} products ({listed} certified and on sale)."
     )
     click.echo("Demo users (role, e-mail, password):")
     for role, email, password in credentials:

@@ -187,12 +187,13 @@ def test_each_identity_is_admitted_or_refused_as_declared(app, identities):
         is_api = url.startswith("/api/")
         for identity in IDENTITIES:
             client, token = identities[identity]
+            english = {"Accept-Language": "en"}  # the refusal's wording is matched below
             if is_api:
                 # The API ignores session cookies: a fresh client with only the bearer token.
-                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                headers = {"Authorization": f"Bearer {token}", **english} if token else english
                 response = app.test_client().open(url, method=method, headers=headers, json={})
             else:
-                response = client.open(url, method=method, data={})
+                response = client.open(url, method=method, data={}, headers=english)
             if identity == "anonymous":
                 admitted = rule.kind == "public"
             else:

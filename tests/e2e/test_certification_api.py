@@ -276,3 +276,9 @@ def test_operators_maintain_the_holiday_calendar(client, people):
         ).status_code
         == 403
     )
+
+
+def test_the_product_page_shows_the_certificate_and_links_to_its_verification(client, people, certified):
+    _, number = certified
+    page = client.get(f"/products/{people['product']}").get_data(as_text=True)
+    assert number in page and f'href="/verify/{number}"' in page
