@@ -21,11 +21,12 @@ $(VENV)/.installed: pyproject.toml
 
 # Compiled catalogues are build output: made from the committed .po files.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d shop/translations -D messages --statistics 2>&1 | tail -n 1
+	$(BIN)/pybabel compile -d shop/translations -D messages --statistics 2>&1 | tail -n 1
 
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
+	$(BIN)/flask certification tick
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 lint: install
