@@ -37,6 +37,10 @@ def load_config(instance_path: Path) -> dict:
         "NOTICE_WORKING_DAYS": int(env.get("NOTICE_WORKING_DAYS", 5)),
         "CERTIFICATE_VALIDITY_YEARS": int(env.get("CERTIFICATE_VALIDITY_YEARS", 2)),
         "VERIFY_RATE_LIMIT": env.get("VERIFY_RATE_LIMIT", "30 per minute"),
+        # Orders: unpaid orders expire (and give their stock back) after this many minutes.
+        "ORDER_PAYMENT_MINUTES": int(env.get("ORDER_PAYMENT_MINUTES", 30)),
+        "REFUND_WINDOW_DAYS": int(env.get("REFUND_WINDOW_DAYS", 7)),
+        "AUTO_DELIVERY_DAYS": int(env.get("AUTO_DELIVERY_DAYS", 10)),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") == "1",
         "SESSION_COOKIE_HTTPONLY": True,

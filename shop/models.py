@@ -11,24 +11,32 @@ from certification.models import (
     Version,
 )
 from shop.accounts.models import ApiToken, RoleGrantEvent, User, UserRole
+from shop.cart.models import CartItem
 from shop.catalog.models import Product, ProductPhoto
 from shop.cooperatives.models import Cooperative
+from shop.orders.models import Order, OrderEvent, OrderLine, Shipment
+from shop.payments.models import PaymentFlag, ProviderEvent
 from shop.regions.models import Region
 
 __all__ = [
     "ApiToken",
     "Application",
     "CalendarDay",
+    "CartItem",
     "Certificate",
     "CertificateSequence",
     "Cooperative",
     "Document",
     "Event",
     "Objection",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
     "Product",
     "ProductPhoto",
     "Region",
     "RoleGrantEvent",
+    "Shipment",
     "User",
     "UserRole",
     "Version",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
@@ -28,6 +28,7 @@ class Cooperative(db.Model):
         CheckConstraint("kind IN ('cooperative', 'workshop', 'leading_enterprise')", name="kind_known"),
         CheckConstraint("status IN ('active', 'suspended')", name="status_known"),
         CheckConstraint("length(credit_code) = 18", name="credit_code_length"),
+        CheckConstraint("shipping_fee_fen >= 0 AND free_shipping_threshold_fen >= 0", name="shipping_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +43,9 @@ class Cooperative(db.Model):
     payout_bank_name: Mapped[str] = mapped_column(String(80), default="")
     payout_account_name: Mapped[str] = mapped_column(String(120), default="")
     payout_account_number: Mapped[str] = mapped_column(String(34), default="")
+    # Shipping: a fee for each order's part from this cooperative, waived from a threshold (0: no threshold).
+    shipping_fee_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    free_shipping_threshold_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(12), default=CooperativeStatus.ACTIVE, index=True)
     status_reason: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -52,3 +56,9 @@ class Cooperative(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status == CooperativeStatus.ACTIVE
+
+    def shipping_fee_for(self, items_fen: int) -> int:
+        """The fee for an order part worth `items_fen` from this cooperative."""
+        if self.free_shipping_threshold_fen and items_fen >= self.free_shipping_threshold_fen:
+            return 0
+        return self.shipping_fee_fen

@@ -1,0 +1,1 @@
+"""Orders: checkout without oversell, order states, shipments per cooperative."""

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.extensions import db
+from shop.types import UTCDateTime, utcnow
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class ShipmentStatus(StrEnum):
+    AWAITING = "awaiting_shipment"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_in("status", OrderStatus), name="status_known"),
+        CheckConstraint(
+            "items_fen >= 0 AND shipping_fen >= 0 AND total_fen = items_fen + shipping_fen", name="totals_add_up"
+        ),
+        CheckConstraint("paid_fen >= 0 AND refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refunds_within_paid"),
+        # A retried checkout (double click, network retry) finds the order it already made.
+        UniqueConstraint("buyer_id", "checkout_key", name="uq_orders_buyer_checkout_key"),
+        Index("ix_orders_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    checkout_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING_PAYMENT)
+    currency: Mapped[str] = mapped_column(String(3), default="cny")
+    items_fen: Mapped[int] = mapped_column(BigInteger)
+    shipping_fen: Mapped[int] = mapped_column(BigInteger)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The shipping address (a county-level district code, checked against the regions table).
+    recipient: Mapped[str] = mapped_column(String(40))
+    mobile: Mapped[str] = mapped_column(String(11))
+    district_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    address_detail: Mapped[str] = mapped_column(String(200))
+    # Payment through the provider: one PaymentIntent per order, stored under the order's row lock.
+    payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    payment_client_secret: Mapped[str | None] = mapped_column(String(128))
+    payment_status: Mapped[str] = mapped_column(String(32), default="not_started")
+    flagged_reason: Mapped[str] = mapped_column(Text, default="")
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
+    shipments: Mapped[list[Shipment]] = relationship(back_populates="order", order_by="Shipment.id")
+    events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id")
+
+    @property
+    def reference(self) -> str:
+        return f"FO{self.id:08d}"
+
+
+class OrderLine(db.Model):
+    """A snapshot of what was bought: name, unit, price and cooperative as they were at checkout."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0 AND unit_price_fen > 0", name="quantity_and_price_positive"),
+        CheckConstraint("line_total_fen = unit_price_fen * quantity", name="total_is_price_times_quantity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"), index=True)
+    product_name: Mapped[str] = mapped_column(String(120))
+    cooperative_name: Mapped[str] = mapped_column(String(120))
+    unit: Mapped[str] = mapped_column(String(8))
+    unit_price_fen: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    line_total_fen: Mapped[int] = mapped_column(BigInteger)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    shipment: Mapped[Shipment] = relationship(back_populates="lines")
+
+
+class Shipment(db.Model):
+    """One cooperative's part of an order: its lines, its shipping fee, shipped and delivered by it."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        CheckConstraint(_in("status", ShipmentStatus), name="status_known"),
+        CheckConstraint("shipping_fee_fen >= 0", name="fee_not_negative"),
+        UniqueConstraint("order_id", "cooperative_id", name="uq_shipments_order_cooperative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"), index=True)
+    cooperative_name: Mapped[str] = mapped_column(String(120))
+    shipping_fee_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default=ShipmentStatus.AWAITING)
+    carrier: Mapped[str] = mapped_column(String(40), default="")
+    tracking_number: Mapped[str] = mapped_column(String(40), default="")
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[Order] = relationship(back_populates="shipments")
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="shipment", order_by="OrderLine.id")
+
+
+class OrderEvent(db.Model):
+    """Every change of an order or shipment: who, in which role, when, from and to which state, why."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
+    action: Mapped[str] = mapped_column(String(24))
+    from_state: Mapped[str] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="events")

@@ -1,0 +1,302 @@
+"""Use cases of orders: checkout without oversell, expiry, shipping, receipt.
+
+Checkout reserves stock in the order's own transaction with conditional UPDATEs (`… WHERE stock >= :q`),
+so no unit is ever sold twice. The payment provider is called only after that transaction has committed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from shop.accounts.models import User
+from shop.accounts.roles import Role
+from shop.cart import services as cart
+from shop.catalog.models import Product
+from shop.catalog.services import listable_products
+from shop.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from shop.extensions import db
+from shop.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from shop.orders.rules import ORDER_TRANSITIONS, SHIPMENT_TRANSITIONS
+from shop.regions.services import require_region
+from shop.types import utcnow
+
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+CHECKOUT_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class Address:
+    recipient: str
+    mobile: str
+    district_code: str
+    detail: str
+
+
+def check_address(address: Address) -> Address:
+    """A Chinese shipping address: recipient, mobile 1[3-9] + 9 digits, a county-level district, the detail."""
+    recipient, detail, mobile = address.recipient.strip(), address.detail.strip(), address.mobile.strip()
+    if not 1 <= len(recipient) <= 40:
+        raise ValidationFailed.on("recipient", _("Who receives the parcel (up to 40 characters)."))
+    if not MOBILE.match(mobile):
+        raise ValidationFailed.on("mobile", _("A mainland mobile number: 11 digits starting with 13–19."))
+    district = require_region(address.district_code, level="county", field="district_code")
+    if not 4 <= len(detail) <= 200:
+        raise ValidationFailed.on("detail", _("Street, building and room (4 to 200 characters)."))
+    return Address(recipient, mobile, district.code, detail)
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+
+
+class NotSellable(Conflict):
+    code = "not_sellable"
+
+
+def place_order(buyer: User, address: Address, checkout_key: str) -> Order:
+    """Turn the buyer's cart into an order, reserving its stock; a retried checkout returns the same order."""
+    if not CHECKOUT_KEY.match(checkout_key or ""):
+        raise ValidationFailed.on("checkout_key", _("A checkout key of 8 to 64 letters, digits, - or _."))
+    existing = db.session.scalar(select(Order).where(Order.buyer_id == buyer.id, Order.checkout_key == checkout_key))
+    if existing is not None:
+        return existing
+    address = check_address(address)
+    quantities = cart.quantities_of(buyer)
+    if not quantities:
+        raise ValidationFailed.on("cart", _("The cart is empty."))
+    sellable = {
+        p.id: p for p in db.session.scalars(listable_products().where(Product.id.in_(quantities)).order_by(Product.id))
+    }
+    for product_id in sorted(quantities):
+        if product_id not in sellable:
+            name = db.session.scalar(select(Product.name).where(Product.id == product_id)) or str(product_id)
+            raise NotSellable(
+                _("%(name)s is no longer on sale: remove it from the cart.", name=name), fields={"cart": [name]}
+            )
+    for product_id in sorted(quantities):  # always in id order, so two checkouts never deadlock
+        product, quantity = sellable[product_id], quantities[product_id]
+        if quantity < product.min_order_quantity:
+            raise ValidationFailed.on(
+                "cart", _("The minimum order of %(name)s is %(n)d.", name=product.name, n=product.min_order_quantity)
+            )
+        reserved = db.session.execute(
+            update(Product)
+            .where(Product.id == product_id, Product.stock >= quantity)
+            .values(stock=Product.stock - quantity)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if reserved != 1:
+            raise OutOfStock(
+                _("Not enough %(name)s in stock for %(n)d %(unit)s.", name=product.name, n=quantity, unit=product.unit),
+                fields={"cart": [product.name]},
+            )
+    by_cooperative: dict[int, list[Product]] = defaultdict(list)
+    for product_id in sorted(quantities):
+        by_cooperative[sellable[product_id].cooperative_id].append(sellable[product_id])
+    now = utcnow()
+    order = Order(
+        buyer_id=buyer.id,
+        checkout_key=checkout_key,
+        recipient=address.recipient,
+        mobile=address.mobile,
+        district_code=address.district_code,
+        address_detail=address.detail,
+        items_fen=0,
+        shipping_fen=0,
+        total_fen=0,
+        placed_at=now,
+        expires_at=now + timedelta(minutes=current_app.config["ORDER_PAYMENT_MINUTES"]),
+    )
+    db.session.add(order)
+    items_total = shipping_total = 0
+    for products in by_cooperative.values():
+        cooperative = products[0].cooperative
+        part_items = sum(p.price_fen * quantities[p.id] for p in products)
+        shipment = Shipment(
+            order=order,
+            cooperative_id=cooperative.id,
+            cooperative_name=cooperative.name,
+            shipping_fee_fen=cooperative.shipping_fee_for(part_items),
+        )
+        db.session.add(shipment)
+        for product in products:
+            db.session.add(
+                OrderLine(
+                    order=order,
+                    shipment=shipment,
+                    product_id=product.id,
+                    cooperative_id=cooperative.id,
+                    product_name=product.name,
+                    cooperative_name=cooperative.name,
+                    unit=product.unit,
+                    unit_price_fen=product.price_fen,
+                    quantity=quantities[product.id],
+                    line_total_fen=product.price_fen * quantities[product.id],
+                )
+            )
+        items_total += part_items
+        shipping_total += shipment.shipping_fee_fen
+    order.items_fen, order.shipping_fen, order.total_fen = items_total, shipping_total, items_total + shipping_total
+    db.session.flush()
+    _record(order, None, "place", "", OrderStatus.PENDING_PAYMENT, buyer, "buyer")
+    cart.clear(buyer)
+    db.session.flush()
+    return order
+
+
+def _record(
+    order: Order,
+    shipment: Shipment | None,
+    action: str,
+    origin: str,
+    to: str,
+    actor: User | None,
+    role: str,
+    note: str = "",
+) -> OrderEvent:
+    event = OrderEvent(
+        order_id=order.id,
+        shipment_id=shipment.id if shipment else None,
+        action=action,
+        from_state=origin,
+        to_state=to,
+        actor_id=actor.id if actor else None,
+        actor_role=role,
+        note=note,
+    )
+    db.session.add(event)
+    return event
+
+
+def transition_order(order: Order, action: str, actor: User | None, role: str, note: str = "", **values) -> Order:
+    """The one function that changes an order's status: the table, the actor, a conditional UPDATE, an event."""
+    origin = order.status
+    move = ORDER_TRANSITIONS.get((origin, action))
+    if move is None:
+        raise InvalidTransition(
+            _("The order is %(state)s: %(action)s is not possible.", state=origin, action=action),
+            fields={"status": [origin]},
+        )
+    if role not in move.actors:
+        raise NotAllowed(_("You may not %(action)s this order.", action=action))
+    changed = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == origin)
+        .values(status=move.to, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise InvalidTransition(_("The order changed meanwhile; reload it."))
+    db.session.expire(order)
+    _record(order, None, action, origin, move.to, actor, role, note)
+    db.session.flush()
+    return order
+
+
+def transition_shipment(
+    shipment: Shipment, action: str, actor: User | None, role: str, note: str = "", **values
+) -> Shipment:
+    origin = shipment.status
+    move = SHIPMENT_TRANSITIONS.get((origin, action))
+    if move is None:
+        raise InvalidTransition(
+            _("The shipment is %(state)s: %(action)s is not possible.", state=origin, action=action),
+            fields={"status": [origin]},
+        )
+    if role not in move.actors:
+        raise NotAllowed(_("You may not %(action)s this shipment.", action=action))
+    changed = db.session.execute(
+        update(Shipment)
+        .where(Shipment.id == shipment.id, Shipment.status == origin)
+        .values(status=move.to, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise InvalidTransition(_("The shipment changed meanwhile; reload it."))
+    db.session.expire(shipment)
+    _record(shipment.order, shipment, action, origin, move.to, actor, role, note)
+    db.session.flush()
+    return shipment
+
+
+def release_stock(order: Order) -> None:
+    for line in order.lines:
+        db.session.execute(
+            update(Product)
+            .where(Product.id == line.product_id)
+            .values(stock=Product.stock + line.quantity)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def cancel_order(order: Order, actor: User | None, role: str, note: str = "") -> Order:
+    """Cancel an unpaid order and give its stock back. The caller has already cancelled its PaymentIntent."""
+    transition_order(order, "cancel", actor, role, note, cancelled_at=utcnow())
+    release_stock(order)
+    db.session.flush()
+    return order
+
+
+def get_order(user: User, order_id: int) -> Order:
+    """An order as its buyer, the staff of one of its cooperatives, or an operator may see it."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise NotFound(_("No such order."))
+    if order.buyer_id == user.id or user.has_role(Role.OPERATOR):
+        return order
+    if {s.cooperative_id for s in order.shipments} & user.cooperative_ids():
+        return order
+    raise NotFound(_("No such order."))
+
+
+def orders_of(buyer: User) -> list[Order]:
+    return list(db.session.scalars(select(Order).where(Order.buyer_id == buyer.id).order_by(Order.id.desc())))
+
+
+def expired_unpaid_orders(now: datetime | None = None) -> list[int]:
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(Order.id)
+            .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at < now)
+            .order_by(Order.id)
+        )
+    )
+
+
+def ship(user: User, order_id: int, carrier: str, tracking_number: str) -> Shipment:
+    """The cooperative ships its part of a paid order."""
+    order = get_order(user, order_id)
+    carrier, tracking_number = carrier.strip(), tracking_number.strip()
+    if not carrier:
+        raise ValidationFailed.on("carrier", _("Name the carrier."))
+    if not re.match(r"^[A-Za-z0-9-]{6,40}$", tracking_number):
+        raise ValidationFailed.on("tracking_number", _("A tracking number of 6 to 40 letters and digits."))
+    if order.status != OrderStatus.PAID:
+        raise InvalidTransition(_("Only a paid order can be shipped (this one is %(state)s).", state=order.status))
+    mine = [s for s in order.shipments if s.cooperative_id in user.cooperative_ids()]
+    if not mine:
+        raise NotAllowed(_("None of this order's lines are your cooperative's."))
+    return transition_shipment(
+        mine[0], "ship", user, "cooperative", carrier=carrier[:40], tracking_number=tracking_number, shipped_at=utcnow()
+    )
+
+
+def confirm_receipt(user: User, order_id: int) -> Order:
+    """The buyer confirms that every shipped part has arrived."""
+    order = get_order(user, order_id)
+    if order.buyer_id != user.id:
+        raise NotAllowed(_("Only the buyer confirms receipt."))
+    shipped = [s for s in order.shipments if s.status == "shipped"]
+    if not shipped:
+        raise InvalidTransition(_("Nothing of this order is on its way."))
+    for shipment in shipped:
+        transition_shipment(shipment, "deliver", user, "buyer", delivered_at=utcnow())
+    return order
