@@ -26,15 +26,12 @@ from shop.accounts.forms import EmptyForm
 from shop.accounts.roles import Role
 from shop.errors import DomainError
 from shop.extensions import limiter
+from shop.money import fen_to_yuan
 from shop.timeutil import business_date
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("certification", __name__)
 STAFF = roles(Role.COOPERATIVE_STAFF)
-
-
-def _fen_to_yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}" if fen else ""
 
 
 @bp.route("/verify", methods=["GET"])
@@ -135,8 +132,8 @@ def _detail_context(application: Application, form: ApplicationForm | None = Non
     )
     if editable and form is None:
         form = ApplicationForm(obj=application)
-        form.declared_price_yuan.data = _fen_to_yuan(application.declared_price_fen)
-        form.market_price_yuan.data = _fen_to_yuan(application.market_price_fen)
+        form.declared_price_yuan.data = fen_to_yuan(application.declared_price_fen)
+        form.market_price_yuan.data = fen_to_yuan(application.market_price_fen)
     actions = services.allowed_actions(current_user, application)
     return render_template(
         "certification/detail.html",

@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from shop.catalog import views as catalog_views
     from shop.cooperatives import api as cooperatives_api
     from shop.cooperatives import views as cooperatives_views
+    from shop.orders import api as orders_api
     from shop.regions import api as regions_api
     from shop.web import views as web_views
 
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
         regions_api.blp,
         certification_api.blp,
         certification_api.certificates_blp,
+        orders_api.blp,
     ):
         api.register_blueprint(blueprint)
     for blueprint in (web_views.bp, accounts_views.bp, catalog_views.bp, cooperatives_views.bp, certification_views.bp):

@@ -15,7 +15,6 @@ from shop.cart.models import CartItem
 from shop.catalog.models import Product, ProductPhoto
 from shop.cooperatives.models import Cooperative
 from shop.orders.models import Order, OrderEvent, OrderLine, Shipment
-from shop.payments.models import PaymentFlag, ProviderEvent
 from shop.regions.models import Region
 
 __all__ = [

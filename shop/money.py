@@ -21,3 +21,8 @@ def parse_yuan(text: str) -> int | None:
     if match is None:
         return None
     return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+
+
+def fen_to_yuan(amount_fen: int) -> str:
+    """For a form field: 1250 → '12.50', 0 → ''."""
+    return f"{amount_fen // 100}.{amount_fen % 100:02d}" if amount_fen else ""

@@ -13,7 +13,7 @@ from shop.catalog.forms import CATEGORY_LABELS, NewProductForm, PhotoForm, Produ
 from shop.catalog.schemas import CatalogQuerySchema
 from shop.cooperatives.services import require_manager
 from shop.errors import DomainError
-from shop.money import format_fen, parse_yuan
+from shop.money import fen_to_yuan, format_fen, parse_yuan
 from shop.regions.services import provinces
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
@@ -117,7 +117,7 @@ def edit_product(product_id: int):
     cooperative = require_manager(current_user, item.cooperative_id)
     form = ProductForm(obj=item)
     if not form.is_submitted():
-        form.price_yuan.data = f"{item.price_fen // 100}.{item.price_fen % 100:02d}"
+        form.price_yuan.data = fen_to_yuan(item.price_fen)
     if form.validate_on_submit():
         try:
             services.update_product(current_user, product_id, form.product_data())

@@ -25,6 +25,8 @@ class CooperativeSchema(CooperativePublicSchema):
     payout_account_name = ma.fields.String()
     payout_account_number = ma.fields.String()
     status_reason = ma.fields.String()
+    shipping_fee_fen = ma.fields.Integer()
+    free_shipping_threshold_fen = ma.fields.Integer()
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()
 
@@ -44,6 +46,10 @@ class CooperativeUpdateSchema(ma.Schema):
     payout_bank_name = ma.fields.String(validate=validate.Length(max=80))
     payout_account_name = ma.fields.String(validate=validate.Length(max=120))
     payout_account_number = ma.fields.String(validate=validate.Length(max=34))
+    shipping_fee_fen = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=10**8))
+    free_shipping_threshold_fen = ma.fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=10**8), metadata={"description": "0: no free shipping"}
+    )
 
 
 class CooperativeCreateSchema(CooperativeUpdateSchema):

@@ -25,6 +25,8 @@ STAFF_EDITABLE = {
     "payout_bank_name",
     "payout_account_name",
     "payout_account_number",
+    "shipping_fee_fen",
+    "free_shipping_threshold_fen",
 }
 OPERATOR_EDITABLE = STAFF_EDITABLE | {"name", "credit_code", "kind", "county_code"}
 ACCOUNT_NUMBER = re.compile(r"^\d{8,30}$")
@@ -81,6 +83,10 @@ def _apply(cooperative: Cooperative, changes: dict) -> None:
         changes["credit_code"] = code
     if "county_code" in changes:
         require_region(changes["county_code"], level="county", field="county_code")
+    for field in ("shipping_fee_fen", "free_shipping_threshold_fen"):
+        value = changes.get(field)
+        if field in changes and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**8):
+            raise ValidationFailed.on(field, _("An amount in fen from 0 to 100,000,000."))
     number = changes.get("payout_account_number")
     if number and not ACCOUNT_NUMBER.match(number):
         raise ValidationFailed.on("payout_account_number", _("An account number has 8 to 30 digits."))

@@ -18,10 +18,6 @@ bp = Blueprint("cooperatives", __name__)
 STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
 
 
-def _form_data(form, fields) -> dict:
-    return {name: getattr(form, name).data or "" for name in fields}
-
-
 @bp.route("/coop/")
 @allow(roles(Role.COOPERATIVE_STAFF))
 def dashboard():
@@ -53,9 +49,10 @@ def cooperative_home(cooperative_id: int):
 def edit_profile(cooperative_id: int):
     cooperative = services.require_manager(current_user, cooperative_id)
     form = CooperativeProfileForm(obj=cooperative)
+    form.fill_money(cooperative)
     if form.validate_on_submit():
         try:
-            services.update_cooperative(current_user, cooperative_id, _form_data(form, services.STAFF_EDITABLE))
+            services.update_cooperative(current_user, cooperative_id, form.data_for_service())
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -78,7 +75,7 @@ def ops_new():
     form = CooperativeForm()
     if form.validate_on_submit():
         try:
-            cooperative = services.create_cooperative(current_user, _form_data(form, services.OPERATOR_EDITABLE))
+            cooperative = services.create_cooperative(current_user, form.data_for_service())
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -92,9 +89,10 @@ def ops_new():
 def ops_edit(cooperative_id: int):
     cooperative = services.get_cooperative(cooperative_id)
     form = CooperativeForm(obj=cooperative)
+    form.fill_money(cooperative)
     if form.validate_on_submit():
         try:
-            services.update_cooperative(current_user, cooperative_id, _form_data(form, services.OPERATOR_EDITABLE))
+            services.update_cooperative(current_user, cooperative_id, form.data_for_service())
         except DomainError as error:
             show_domain_error(form, error)
         else:

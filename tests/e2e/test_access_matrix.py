@@ -18,6 +18,7 @@ OPERATOR = roles(Role.OPERATOR)
 STAFF_ONLY = roles(Role.COOPERATIVE_STAFF)
 STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
 REVIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER)
+BUYERS = roles(Role.CONSUMER)
 
 EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("static", "GET"): PUBLIC,
@@ -113,6 +114,14 @@ EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("certification_api.run_tick", "POST"): OPERATOR,
     ("certification_api.calendar", "GET"): SIGNED_IN,
     ("certification_api.set_calendar_day", "PUT"): OPERATOR,
+    # Cart and orders
+    ("orders_api.get_cart", "GET"): BUYERS,
+    ("orders_api.set_cart_item", "POST"): BUYERS,
+    ("orders_api.place_order", "POST"): BUYERS,
+    ("orders_api.list_orders", "GET"): BUYERS,
+    ("orders_api.get_order", "GET"): SIGNED_IN,
+    ("orders_api.ship", "POST"): STAFF_ONLY,
+    ("orders_api.confirm_receipt", "POST"): BUYERS,
 }
 
 SAMPLE_ARGS = {

@@ -1,0 +1,95 @@
+"""JSON API of the cart and orders."""
+
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from shop.access import SIGNED_IN, allow, roles
+from shop.accounts.roles import Role
+from shop.cart import services as cart
+from shop.orders import services
+from shop.orders.schemas import (
+    CartItemInputSchema,
+    CartSchema,
+    CheckoutSchema,
+    OrderSchema,
+    PlacedOrderSchema,
+    ShipSchema,
+)
+
+blp = Blueprint("orders_api", __name__, url_prefix="/api/v1", description="Cart and orders")
+BEARER = [{"bearerAuth": []}]
+BUYERS = roles(Role.CONSUMER)
+
+
+def _cart_view(user) -> dict:
+    lines = cart.lines_for(cart.quantities_of(user))
+    return {"lines": lines, "items_fen": sum(line.line_total_fen for line in lines if line.listed)}
+
+
+@blp.route("/cart", methods=["GET"])
+@allow(BUYERS)
+@blp.response(200, CartSchema)
+@blp.doc(security=BEARER)
+def get_cart():
+    """The cart with today's prices (lines no longer on sale say so)."""
+    return _cart_view(current_user)
+
+
+@blp.route("/cart", methods=["POST"])
+@allow(BUYERS)
+@blp.arguments(CartItemInputSchema)
+@blp.response(200, CartSchema)
+@blp.doc(security=BEARER)
+def set_cart_item(payload):
+    """Set a product's quantity in the cart (0 removes it); stock and the minimum order are checked."""
+    cart.set_quantity(current_user, payload["product_id"], payload["quantity"])
+    return _cart_view(current_user)
+
+
+@blp.route("/orders", methods=["POST"])
+@allow(BUYERS)
+@blp.arguments(CheckoutSchema)
+@blp.response(201, PlacedOrderSchema)
+@blp.doc(security=BEARER)
+def place_order(payload):
+    """Check out the cart: re-checks certification, reserves stock, returns the order (retry-safe by checkout_key)."""
+    address = services.Address(payload["recipient"], payload["mobile"], payload["district_code"], payload["detail"])
+    return services.place_order(current_user, address, payload["checkout_key"])
+
+
+@blp.route("/orders", methods=["GET"])
+@allow(BUYERS)
+@blp.response(200, OrderSchema(many=True))
+@blp.doc(security=BEARER)
+def list_orders():
+    """The caller's orders, newest first."""
+    return services.orders_of(current_user)
+
+
+@blp.route("/orders/<int:order_id>", methods=["GET"])
+@allow(SIGNED_IN)
+@blp.response(200, OrderSchema)
+@blp.doc(security=BEARER)
+def get_order(order_id):
+    """One order (its buyer, the staff of its cooperatives, operators)."""
+    return services.get_order(current_user, order_id)
+
+
+@blp.route("/orders/<int:order_id>/shipments", methods=["POST"])
+@allow(roles(Role.COOPERATIVE_STAFF))
+@blp.arguments(ShipSchema)
+@blp.response(200, OrderSchema)
+@blp.doc(security=BEARER)
+def ship(payload, order_id):
+    """Ship the caller's cooperative's part of a paid order (carrier and tracking number)."""
+    shipment = services.ship(current_user, order_id, payload["carrier"], payload["tracking_number"])
+    return shipment.order
+
+
+@blp.route("/orders/<int:order_id>/receipt", methods=["POST"])
+@allow(BUYERS)
+@blp.response(200, OrderSchema)
+@blp.doc(security=BEARER)
+def confirm_receipt(order_id):
+    """The buyer confirms that the shipped parts arrived."""
+    return services.confirm_receipt(current_user, order_id)
