@@ -15,6 +15,7 @@ from shop.cart.models import CartItem
 from shop.catalog.models import Product, ProductPhoto
 from shop.cooperatives.models import Cooperative
 from shop.orders.models import Order, OrderEvent, OrderLine, Shipment
+from shop.payments.models import PaymentFlag, ProviderEvent
 from shop.regions.models import Region
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "Event",
     "Objection",
     "Order",
+    "PaymentFlag",
+    "ProviderEvent",
     "OrderEvent",
     "OrderLine",
     "Product",
