@@ -87,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from shop.cooperatives import api as cooperatives_api
     from shop.cooperatives import views as cooperatives_views
     from shop.orders import api as orders_api
+    from shop.payments import api as payments_api
     from shop.regions import api as regions_api
     from shop.web import views as web_views
 
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
         certification_api.blp,
         certification_api.certificates_blp,
         orders_api.blp,
+        payments_api.blp,
     ):
         api.register_blueprint(blueprint)
     for blueprint in (web_views.bp, accounts_views.bp, catalog_views.bp, cooperatives_views.bp, certification_views.bp):
@@ -163,9 +165,12 @@ def _register_hooks(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from certification.cli import certification_cli
     from shop.demo.cli import seed_demo
+    from shop.payments.cli import orders_cli, payments_cli
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(certification_cli)
+    app.cli.add_command(orders_cli)
+    app.cli.add_command(payments_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:

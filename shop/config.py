@@ -41,6 +41,13 @@ def load_config(instance_path: Path) -> dict:
         "ORDER_PAYMENT_MINUTES": int(env.get("ORDER_PAYMENT_MINUTES", 30)),
         "REFUND_WINDOW_DAYS": int(env.get("REFUND_WINDOW_DAYS", 7)),
         "AUTO_DELIVERY_DAYS": int(env.get("AUTO_DELIVERY_DAYS", 10)),
+        # Payments: real Stripe with real keys; offline, the localstripe emulator at STRIPE_API_BASE.
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", "sk_test_localstripe"),
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_PAYMENT_METHOD_TYPES": env.get("STRIPE_PAYMENT_METHOD_TYPES", "card,alipay,wechat_pay"),
+        "STRIPE_JS_URL": env.get("STRIPE_JS_URL") or None,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") == "1",
         "SESSION_COOKIE_HTTPONLY": True,

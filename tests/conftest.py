@@ -17,6 +17,9 @@ from shop.extensions import db, limiter
 from tests import factories
 
 # Reference data loaded by the migrations stays; everything a test makes goes.
+# The real local Stripe emulator (localstripe) and its fixtures: localstripe_server, stripe_config, …
+pytest_plugins = ["tests.stripe_emulator"]
+
 KEPT_TABLES = {"regions", "calendar_days", "alembic_version"}
 
 
@@ -63,6 +66,7 @@ def app(tmp_path_factory, database_url):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "UPLOAD_DIR": str(instance / "uploads"),
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
+            "STRIPE_WEBHOOK_SECRET": "whsec_test_default",  # stripe_config sets a fresh one per payment test
         }
     )
     with app.app_context():

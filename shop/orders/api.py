@@ -15,6 +15,7 @@ from shop.orders.schemas import (
     PlacedOrderSchema,
     ShipSchema,
 )
+from shop.payments import services as payments
 
 blp = Blueprint("orders_api", __name__, url_prefix="/api/v1", description="Cart and orders")
 BEARER = [{"bearerAuth": []}]
@@ -54,7 +55,7 @@ def set_cart_item(payload):
 def place_order(payload):
     """Check out the cart: re-checks certification, reserves stock, returns the order (retry-safe by checkout_key)."""
     address = services.Address(payload["recipient"], payload["mobile"], payload["district_code"], payload["detail"])
-    return services.place_order(current_user, address, payload["checkout_key"])
+    return payments.checkout(current_user, address, payload["checkout_key"])
 
 
 @blp.route("/orders", methods=["GET"])
@@ -93,3 +94,12 @@ def ship(payload, order_id):
 def confirm_receipt(order_id):
     """The buyer confirms that the shipped parts arrived."""
     return services.confirm_receipt(current_user, order_id)
+
+
+@blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@allow(BUYERS)
+@blp.response(200, OrderSchema)
+@blp.doc(security=BEARER)
+def cancel(order_id):
+    """Cancel an unpaid order: its PaymentIntent is cancelled first, then its stock released."""
+    return payments.cancel_by_buyer(current_user, order_id)

@@ -122,6 +122,8 @@ EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("orders_api.get_order", "GET"): SIGNED_IN,
     ("orders_api.ship", "POST"): STAFF_ONLY,
     ("orders_api.confirm_receipt", "POST"): BUYERS,
+    ("orders_api.cancel", "POST"): BUYERS,
+    ("payments_api.stripe_webhook", "POST"): PUBLIC,
 }
 
 SAMPLE_ARGS = {

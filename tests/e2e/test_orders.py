@@ -11,6 +11,9 @@ from shop.extensions import db
 from shop.orders.models import Order
 from tests.factories import SHENZHOU, ZAOYANG
 
+# Checkout sets up a PaymentIntent with the real local Stripe emulator.
+pytestmark = pytest.mark.usefixtures("stripe_config")
+
 ADDRESS = {
     "recipient": "王小明",
     "mobile": "13800138000",

@@ -16,6 +16,7 @@ developer's own `localstripe` keeps its data. Run one test session against it at
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -64,10 +65,8 @@ def _wait_until_answering(process: subprocess.Popen, base_url: str, deadline: fl
                     return True
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
-        try:  # the pause between polls doubles as the check that it is still running
+        with contextlib.suppress(subprocess.TimeoutExpired):  # the pause between polls: is it still running?
             process.wait(timeout=0.05)
-        except subprocess.TimeoutExpired:
-            pass
     raise TimeoutError(f"localstripe did not answer at {base_url} within {START_DEADLINE_SECONDS:.0f}s")
 
 
@@ -241,7 +240,9 @@ def localstripe_webhook(localstripe_server, stripe_config) -> Iterator[WebhookRe
     receiver = WebhookReceiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _receiver_handler(receiver))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="webhook-receiver", daemon=True
+    )
     thread.start()
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/stripe/webhook"
     name = f"test-{uuid.uuid4().hex[:12]}"

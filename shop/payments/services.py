@@ -1,0 +1,305 @@
+"""Payments of consumer orders through the provider (Stripe, or the local emulator offline).
+
+The provider is never called inside a database transaction that holds locks. Each use case here is an
+entry point with explicit phases: commit what we intend, call the provider, record its answer in a second
+transaction. Whatever a crash between the phases leaves behind, `flask payments reconcile` and
+`flask orders expire` repair from the provider's own state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shop.accounts.models import User
+from shop.errors import DomainError, InvalidTransition, NotAllowed
+from shop.extensions import db
+from shop.orders import services as orders
+from shop.orders.models import Order, OrderStatus
+from shop.payments import gateway
+from shop.payments.models import PaymentFlag, ProviderEvent
+from shop.types import utcnow
+
+log = logging.getLogger(__name__)
+INTENT_WAIT_SECONDS = 10.0
+
+
+class PaymentUnavailable(DomainError):
+    status = 503
+    code = "payment_unavailable"
+
+
+def _commit() -> None:
+    db.session.commit()
+
+
+def ensure_payment_intent(order_id: int) -> Order:
+    """One PaymentIntent per order, created after the order's transaction has committed.
+
+    A request claims the creation by a conditional UPDATE and commits; only the winner calls the provider
+    (with no lock held), then stores the intent. A concurrent retry of the same checkout waits for it.
+    """
+    claimed = db.session.execute(
+        update(Order)
+        .where(
+            Order.id == order_id,
+            Order.status == OrderStatus.PENDING_PAYMENT,
+            Order.payment_intent_id.is_(None),
+            Order.payment_status.in_(["not_started", "create_failed"]),
+        )
+        .values(payment_status="creating")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    _commit()
+    order = db.session.get(Order, order_id)
+    if not claimed:
+        return _wait_for_intent(order)
+    try:
+        intent = gateway.create_payment_intent(
+            amount_fen=order.total_fen,
+            currency=order.currency,
+            order_reference=order.reference,
+            idempotency_key=f"order-{order.id}-payment-intent",
+        )
+    except gateway.PaymentProviderError as error:
+        db.session.execute(update(Order).where(Order.id == order_id).values(payment_status="create_failed"))
+        _commit()
+        log.warning("payment intent for order %s failed: %s", order_id, error)
+        raise PaymentUnavailable(_("The payment service did not answer; try again in a moment.")) from error
+    db.session.execute(
+        update(Order)
+        .where(Order.id == order_id)
+        .values(payment_intent_id=intent.id, payment_client_secret=intent.client_secret, payment_status=intent.status)
+    )
+    _commit()
+    db.session.refresh(order)
+    return order
+
+
+def _wait_for_intent(order: Order) -> Order:
+    deadline = time.monotonic() + INTENT_WAIT_SECONDS
+    while order.payment_status == "creating" and time.monotonic() < deadline:
+        time.sleep(0.05)  # another request is talking to the provider for this order right now
+        db.session.expire(order)
+        db.session.rollback()
+    return order
+
+
+def checkout(buyer: User, address: orders.Address, checkout_key: str) -> Order:
+    """Place the order (one transaction), then set up its payment (provider call, second transaction)."""
+    order = orders.place_order(buyer, address, checkout_key)
+    _commit()
+    if order.status == OrderStatus.PENDING_PAYMENT and order.payment_intent_id is None:
+        order = ensure_payment_intent(order.id)
+    return order
+
+
+# --- Events from the provider ------------------------------------------------------------------------
+
+
+def _first_time(event_id: str, event_type: str, object_id: str) -> bool:
+    """Record the event id; False when it was processed before (a replay, or a concurrent delivery)."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(ProviderEvent)
+        .values(event_id=event_id, event_type=event_type, object_id=object_id, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(ProviderEvent.id)
+    )
+    return db.session.execute(statement).scalar_one_or_none() is not None
+
+
+def _flag(order: Order | None, intent_id: str, kind: str, amount_fen: int, detail: str) -> None:
+    db.session.add(
+        PaymentFlag(
+            order_id=order.id if order else None,
+            payment_intent_id=intent_id,
+            kind=kind,
+            amount_fen=amount_fen,
+            detail=detail,
+        )
+    )
+
+
+def _order_for_intent(intent: dict) -> Order | None:
+    order = db.session.scalar(select(Order).where(Order.payment_intent_id == intent["id"]))
+    if order is None:
+        reference = (intent.get("metadata") or {}).get("order", "")
+        if reference.startswith("FO") and reference[2:].isdigit():
+            order = db.session.get(Order, int(reference[2:]))
+    return order
+
+
+def record_payment(intent: dict) -> str:
+    """A succeeded PaymentIntent: pay the order if amount and currency match; otherwise flag it."""
+    order = _order_for_intent(intent)
+    amount, currency = int(intent.get("amount") or 0), (intent.get("currency") or "").lower()
+    if order is None:
+        _flag(None, intent["id"], "unknown_intent", amount, "a payment that matches no order")
+        return "flagged: unknown intent"
+    if order.status in (OrderStatus.PAID, OrderStatus.COMPLETED):
+        return "already paid"
+    if order.status == OrderStatus.CANCELLED:
+        _flag(order, intent["id"], "paid_after_cancel", amount, "paid after the order expired or was cancelled")
+        order.payment_status = "refund_due"
+        return "flagged: refund due"
+    if amount != order.total_fen or currency != order.currency:
+        _flag(
+            order,
+            intent["id"],
+            "amount_mismatch",
+            amount,
+            f"paid {amount} {currency}, the order is {order.total_fen} {order.currency}",
+        )
+        order.payment_status = "amount_mismatch"
+        return "flagged: amount mismatch"
+    orders.transition_order(
+        order,
+        "pay",
+        None,
+        "provider",
+        note=intent["id"],
+        paid_fen=amount,
+        paid_at=utcnow(),
+        payment_status="succeeded",
+        payment_intent_id=intent["id"],
+    )
+    return "paid"
+
+
+def handle_event(event: dict) -> str:
+    """Process one verified provider event, once; events may come late, twice or out of order."""
+    event_type = event.get("type", "")
+    intent = (event.get("data") or {}).get("object") or {}
+    if not _first_time(event["id"], event_type, intent.get("id", "")):
+        return "duplicate"
+    if event_type == "payment_intent.succeeded":
+        outcome = record_payment(intent)
+    elif event_type in ("payment_intent.payment_failed", "payment_intent.canceled"):
+        order = _order_for_intent(intent)
+        if order is not None and order.status == OrderStatus.PENDING_PAYMENT:
+            order.payment_status = "failed" if event_type.endswith("failed") else "canceled"
+            outcome = order.payment_status
+        else:
+            outcome = "ignored: order not awaiting payment"
+    else:
+        outcome = "ignored"
+    db.session.execute(update(ProviderEvent).where(ProviderEvent.event_id == event["id"]).values(outcome=outcome))
+    db.session.flush()
+    return outcome
+
+
+def refund_due_payments() -> list[int]:
+    """Give back payments flagged as arriving after their order was cancelled (provider call per order)."""
+    due = db.session.scalars(select(Order.id).where(Order.payment_status == "refund_due")).all()
+    _commit()
+    refunded = []
+    for order_id in due:
+        order = db.session.get(Order, order_id)
+        intent = gateway.retrieve_payment_intent(order.payment_intent_id) if order.payment_intent_id else None
+        if intent is None or intent.status != "succeeded":
+            continue
+        gateway.refund(intent.id, intent.amount_fen, idempotency_key=f"order-{order_id}-late-payment-refund")
+        db.session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.payment_status == "refund_due")
+            .values(payment_status="refunded_after_cancel")
+        )
+        _commit()
+        refunded.append(order_id)
+    return refunded
+
+
+# --- Jobs -------------------------------------------------------------------------------------------
+
+
+def expire_unpaid_orders() -> list[int]:
+    """Cancel unpaid orders past their time and release their stock; the PaymentIntent is cancelled first.
+
+    If the provider says the buyer paid meanwhile, the order is paid instead. Idempotent.
+    """
+    expired = []
+    for order_id in orders.expired_unpaid_orders():
+        order = db.session.get(Order, order_id)
+        intent_id = order.payment_intent_id
+        _commit()  # no transaction is open while the provider is called
+        if intent_id:
+            intent = gateway.cancel_payment_intent(intent_id)
+            if intent.status == "succeeded":
+                record_payment(
+                    {
+                        "id": intent.id,
+                        "amount": intent.amount_fen,
+                        "currency": intent.currency,
+                        "metadata": {"order": intent.order_reference},
+                    }
+                )
+                _commit()
+                continue
+        order = db.session.get(Order, order_id)
+        if order.status == OrderStatus.PENDING_PAYMENT:
+            try:
+                orders.cancel_order(order, None, "job", _("not paid in time"))
+            except DomainError:
+                db.session.rollback()
+                continue
+            _commit()
+            expired.append(order_id)
+    return expired
+
+
+def reconcile() -> dict[str, str]:
+    """Re-read the intents of orders still awaiting payment and apply what the provider knows."""
+    pending = db.session.scalars(
+        select(Order.payment_intent_id).where(
+            Order.status == OrderStatus.PENDING_PAYMENT, Order.payment_intent_id.is_not(None)
+        )
+    ).all()
+    _commit()
+    outcomes = {}
+    for intent_id in pending:
+        intent = gateway.retrieve_payment_intent(intent_id)
+        if intent.status == "succeeded":
+            outcomes[intent_id] = record_payment(
+                {
+                    "id": intent.id,
+                    "amount": intent.amount_fen,
+                    "currency": intent.currency,
+                    "metadata": {"order": intent.order_reference},
+                }
+            )
+            _commit()
+        else:
+            outcomes[intent_id] = intent.status
+    return outcomes
+
+
+def cancel_by_buyer(buyer: User, order_id: int) -> Order:
+    """The buyer cancels an unpaid order: the PaymentIntent is cancelled first, then the stock released."""
+    order = orders.get_order(buyer, order_id)
+    if order.buyer_id != buyer.id:
+        raise NotAllowed(_("Only the buyer cancels an order."))
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise InvalidTransition(_("Only an unpaid order can be cancelled (this one is %(state)s).", state=order.status))
+    intent_id = order.payment_intent_id
+    _commit()
+    if intent_id:
+        intent = gateway.cancel_payment_intent(intent_id)
+        if intent.status == "succeeded":
+            record_payment(
+                {
+                    "id": intent.id,
+                    "amount": intent.amount_fen,
+                    "currency": intent.currency,
+                    "metadata": {"order": intent.order_reference},
+                }
+            )
+            _commit()
+            raise InvalidTransition(_("The order was paid meanwhile and cannot be cancelled."))
+    order = db.session.get(Order, order_id)
+    orders.cancel_order(order, buyer, "buyer", _("cancelled by the buyer"))
+    return order

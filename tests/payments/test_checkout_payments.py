@@ -1,0 +1,247 @@
+"""Orders paid through the real local Stripe emulator: one PaymentIntent per order, signed webhooks processed
+once in any order, expiry, late payments, reconciliation, shipping and receipt.
+
+What the emulator cannot do (wrong amounts, replays at will) is covered with events signed by Stripe's real
+signing scheme (`gateway.sign_webhook_payload`), and said so at each test.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from shop.accounts.roles import Role
+from shop.catalog.models import Product
+from shop.extensions import db
+from shop.orders.models import Order
+from shop.payments import gateway
+from shop.payments import services as payments
+from shop.payments.models import PaymentFlag, ProviderEvent
+from shop.types import utcnow
+from tests.factories import SHENZHOU
+from tests.payments.test_gateway import GOOD_CARD, browser_token
+
+ADDRESS = {
+    "recipient": "王小明",
+    "mobile": "13800138000",
+    "district_code": "110105",
+    "detail": "朝阳路 1 号 2 单元 301",
+}
+pytestmark = pytest.mark.usefixtures("stripe_config", "app_ctx")  # the gateway reads the app config
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def bought(client, make):
+    """A buyer who checked out 2 boxes of peaches (stock 20): the order awaits payment."""
+    coop = make.cooperative(county=SHENZHOU, shipping_fee_fen=1000)
+    product = make.product(coop, name="深州蜜桃礼盒", price_fen=8800, stock=20, unit="箱")
+    buyer = bearer(make.token(make.user(Role.CONSUMER)))
+    client.post("/api/v1/cart", json={"product_id": product, "quantity": 2}, headers=buyer)
+    order = client.post("/api/v1/orders", json={"checkout_key": "pay-test-0001", **ADDRESS}, headers=buyer)
+    assert order.status_code == 201, order.json
+    return {"order": order.json, "buyer": buyer, "product": product, "coop": coop}
+
+
+def order_row(app, order_id) -> Order:
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        db.session.expunge(order)
+        return order
+
+
+def stock(app, product_id) -> int:
+    with app.app_context():
+        return db.session.get(Product, product_id).stock
+
+
+def pay_with_card(intent_id: str, base_url: str, number: str = GOOD_CARD):
+    """What the payment page does: Stripe.js makes a token in the browser, the server confirms with it."""
+    with_token = browser_token(base_url, number)
+    return gateway.confirm_with_card(intent_id, with_token["id"])
+
+
+def post_event(client, event: dict, secret: str, signature: str | None = None):
+    payload = json.dumps(event).encode()
+    signature = signature if signature is not None else gateway.sign_webhook_payload(payload, secret)
+    return client.post(
+        "/api/v1/payments/stripe/webhook",
+        data=payload,
+        content_type="application/json",
+        headers={"Stripe-Signature": signature},
+    )
+
+
+def succeeded_event(order: dict, event_id: str = "evt_test_1", amount: int | None = None, currency: str = "cny"):
+    return {
+        "id": event_id,
+        "type": "payment_intent.succeeded",
+        "data": {
+            "object": {
+                "id": order["payment_intent_id"],
+                "object": "payment_intent",
+                "amount": amount or order["total_fen"],
+                "currency": currency,
+                "status": "succeeded",
+                "metadata": {"order": order["reference"]},
+            }
+        },
+    }
+
+
+@pytest.fixture
+def placed(app, bought):
+    row = order_row(app, bought["order"]["id"])
+    return {**bought, "row": row, "order": {**bought["order"], "payment_intent_id": row.payment_intent_id}}
+
+
+def test_checkout_creates_one_payment_intent_in_cny_fen(app, client, placed, localstripe_server):
+    order = placed["order"]
+    assert order["payment_client_secret"] and order["payment_status"] == "requires_payment_method"
+    intent = gateway.retrieve_payment_intent(placed["row"].payment_intent_id)
+    assert (intent.amount_fen, intent.currency, intent.order_reference) == (2 * 8800 + 1000, "cny", order["reference"])
+    again = client.post("/api/v1/orders", json={"checkout_key": "pay-test-0001", **ADDRESS}, headers=placed["buyer"])
+    assert again.json["id"] == order["id"] and again.json["payment_client_secret"] == order["payment_client_secret"]
+    assert order_row(app, order["id"]).payment_intent_id == placed["row"].payment_intent_id
+
+
+def test_paying_and_the_emulators_webhook_mark_the_order_paid(
+    app, client, placed, localstripe_server, localstripe_webhook
+):
+    """The emulator posts the real, signed payment_intent.succeeded event; the shop accepts it once."""
+    intent = pay_with_card(placed["row"].payment_intent_id, localstripe_server)
+    assert intent.status == "succeeded"
+    delivered = localstripe_webhook.wait_for(
+        lambda e: e.get("type") == "payment_intent.succeeded" and e["data"]["object"]["id"] == intent.id
+    )
+    forward = {"Stripe-Signature": delivered.headers["Stripe-Signature"]}
+    first = client.post(
+        "/api/v1/payments/stripe/webhook", data=delivered.body, content_type="application/json", headers=forward
+    )
+    assert first.status_code == 200 and first.json["outcome"] == "paid"
+    replay = client.post(
+        "/api/v1/payments/stripe/webhook", data=delivered.body, content_type="application/json", headers=forward
+    )
+    assert replay.json["outcome"] == "duplicate"
+    paid = client.get(f"/api/v1/orders/{placed['order']['id']}", headers=placed["buyer"]).json
+    assert (paid["status"], paid["paid_fen"], paid["payment_status"]) == ("paid", 18600, "succeeded")
+    assert [e["action"] for e in paid["events"]] == ["place", "pay"]
+
+
+def test_a_bad_or_missing_signature_is_400_and_changes_nothing(app, client, placed, stripe_config):
+    event = succeeded_event(placed["order"])
+    assert post_event(client, event, "whsec_someone_else").status_code == 400
+    assert post_event(client, event, stripe_config["STRIPE_WEBHOOK_SECRET"], signature="").status_code == 400
+    assert order_row(app, placed["order"]["id"]).status == "pending_payment"
+    with app.app_context():
+        assert db.session.query(ProviderEvent).count() == 0
+
+
+def test_a_wrong_amount_is_flagged_not_accepted(app, client, placed, stripe_config):
+    """The emulator cannot pay a different amount than the intent's: the event is signed by the real scheme."""
+    answer = post_event(client, succeeded_event(placed["order"], amount=100), stripe_config["STRIPE_WEBHOOK_SECRET"])
+    assert answer.json["outcome"] == "flagged: amount mismatch"
+    wrong_currency = succeeded_event(placed["order"], event_id="evt_test_2", currency="usd")
+    assert (
+        post_event(client, wrong_currency, stripe_config["STRIPE_WEBHOOK_SECRET"]).json["outcome"].startswith("flagged")
+    )
+    assert order_row(app, placed["order"]["id"]).status == "pending_payment"
+    with app.app_context():
+        assert {f.kind for f in db.session.query(PaymentFlag)} == {"amount_mismatch"}
+
+
+def test_events_out_of_order_end_in_the_same_state(app, client, placed, stripe_config):
+    """A late payment_failed or canceled after the success does not undo the payment (signed events)."""
+    secret = stripe_config["STRIPE_WEBHOOK_SECRET"]
+    intent = placed["order"]["payment_intent_id"]
+    post_event(client, succeeded_event(placed["order"]), secret)
+    for n, kind in enumerate(["payment_intent.payment_failed", "payment_intent.canceled"]):
+        late = {"id": f"evt_late_{n}", "type": kind, "data": {"object": {"id": intent, "amount": 18600}}}
+        assert post_event(client, late, secret).json["outcome"].startswith("ignored")
+    assert order_row(app, placed["order"]["id"]).status == "paid"
+
+
+def test_expiry_cancels_the_intent_first_then_releases_the_stock_once(app, placed):
+    assert stock(app, placed["product"]) == 18
+    with app.app_context():
+        db.session.execute(sa.update(Order).values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
+        assert payments.expire_unpaid_orders() == [placed["order"]["id"]]
+        assert payments.expire_unpaid_orders() == []
+    assert stock(app, placed["product"]) == 20
+    assert order_row(app, placed["order"]["id"]).status == "cancelled"
+    assert gateway.retrieve_payment_intent(placed["row"].payment_intent_id).status == "canceled"
+
+
+def test_a_payment_made_before_expiry_was_processed_pays_the_order(app, placed, localstripe_server):
+    pay_with_card(placed["row"].payment_intent_id, localstripe_server)  # its webhook never reaches the shop
+    with app.app_context():
+        db.session.execute(sa.update(Order).values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
+        assert payments.expire_unpaid_orders() == []
+    assert order_row(app, placed["order"]["id"]).status == "paid"
+    assert stock(app, placed["product"]) == 18
+
+
+def test_a_payment_arriving_after_expiry_is_refunded_and_flagged(
+    app, client, placed, stripe_config, localstripe_server
+):
+    with app.app_context():
+        db.session.execute(sa.update(Order).values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
+        payments.expire_unpaid_orders()
+    # The emulator refuses to pay a cancelled intent; a payment that still arrives is simulated by a signed event.
+    answer = post_event(client, succeeded_event(placed["order"]), stripe_config["STRIPE_WEBHOOK_SECRET"])
+    assert answer.json["outcome"] == "flagged: refund due"
+    with app.app_context():
+        assert [f.kind for f in db.session.query(PaymentFlag)] == ["paid_after_cancel"]
+    assert order_row(app, placed["order"]["id"]).payment_status == "refund_due"
+
+
+def test_reconcile_pays_an_order_whose_webhook_never_came(app, placed, localstripe_server):
+    pay_with_card(placed["row"].payment_intent_id, localstripe_server)
+    with app.app_context():
+        outcomes = payments.reconcile()
+    assert outcomes == {placed["row"].payment_intent_id: "paid"}
+    assert order_row(app, placed["order"]["id"]).status == "paid"
+
+
+def test_the_buyer_cancels_an_unpaid_order(app, client, placed):
+    response = client.post(f"/api/v1/orders/{placed['order']['id']}/cancel", headers=placed["buyer"])
+    assert response.status_code == 200 and response.json["status"] == "cancelled"
+    assert stock(app, placed["product"]) == 20
+    again = client.post(f"/api/v1/orders/{placed['order']['id']}/cancel", headers=placed["buyer"])
+    assert again.status_code == 409
+
+
+def test_a_paid_order_is_shipped_by_its_cooperative_and_received_by_the_buyer(app, client, make, placed, stripe_config):
+    post_event(client, succeeded_event(placed["order"]), stripe_config["STRIPE_WEBHOOK_SECRET"])
+    order_id = placed["order"]["id"]
+    other_staff = bearer(make.token(make.staff(make.cooperative())))
+    refused = client.post(
+        f"/api/v1/orders/{order_id}/shipments",
+        headers=other_staff,
+        json={"carrier": "顺丰", "tracking_number": "SF1234567890"},
+    )
+    assert refused.status_code == 404  # not this cooperative's order
+    staff = bearer(make.token(make.staff(placed["coop"])))
+    bad = client.post(
+        f"/api/v1/orders/{order_id}/shipments", headers=staff, json={"carrier": "顺丰", "tracking_number": "??"}
+    )
+    assert bad.status_code == 422 and "tracking_number" in bad.json["error"]["fields"]
+    shipped = client.post(
+        f"/api/v1/orders/{order_id}/shipments",
+        headers=staff,
+        json={"carrier": "顺丰", "tracking_number": "SF1234567890"},
+    )
+    assert shipped.status_code == 200 and shipped.json["shipments"][0]["status"] == "shipped"
+    received = client.post(f"/api/v1/orders/{order_id}/receipt", headers=placed["buyer"])
+    assert received.json["shipments"][0]["status"] == "delivered"
+    actions = [e["action"] for e in received.json["events"]]
+    assert actions == ["place", "pay", "ship", "deliver"]
