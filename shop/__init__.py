@@ -180,8 +180,10 @@ def _register_template_helpers(app: Flask) -> None:
     from shop.accounts.forms import ROLE_LABELS
     from shop.catalog.forms import CATEGORY_LABELS
     from shop.money import format_fen
+    from shop.regions.services import region_full_name
 
     app.jinja_env.filters["fen"] = format_fen
+    app.jinja_env.filters["region"] = region_full_name
     app.jinja_env.globals["category_labels"] = CATEGORY_LABELS
     app.jinja_env.globals["state_labels"] = STATE_LABELS
     app.jinja_env.globals["action_labels"] = ACTION_LABELS

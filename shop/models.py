@@ -12,6 +12,7 @@ from certification.models import (
 )
 from shop.accounts.models import ApiToken, RoleGrantEvent, User, UserRole
 from shop.cart.models import CartItem
+from shop.catalog.cache import CatalogState
 from shop.catalog.models import Product, ProductPhoto
 from shop.cooperatives.models import Cooperative
 from shop.orders.models import Order, OrderEvent, OrderLine, Shipment
@@ -23,6 +24,7 @@ __all__ = [
     "Application",
     "CalendarDay",
     "CartItem",
+    "CatalogState",
     "Certificate",
     "CertificateSequence",
     "Cooperative",

@@ -1,11 +1,11 @@
-from flask import request
+from flask import Response, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from shop.access import PUBLIC, allow, roles
 from shop.accounts.roles import Role
-from shop.catalog import services
+from shop.catalog import cache, services
 from shop.catalog.schemas import (
     CatalogQuerySchema,
     PhotoSchema,
@@ -35,7 +35,13 @@ def list_products(query):
     """Listed products, filtered, sorted and paginated."""
     if "category" in query:
         query["category"] = query["category"].value
-    return services.search_catalog(services.CatalogQuery(**query))
+    catalog_query = services.CatalogQuery(**query)
+
+    def build() -> bytes:
+        page = ProductPageSchema().dump(services.search_catalog(catalog_query))
+        return current_app.json.dumps(page).encode()
+
+    return Response(cache.cached(catalog_query, build), mimetype="application/json")
 
 
 @blp.route("/<int:product_id>", methods=["GET"])

@@ -45,8 +45,16 @@ class ProductSchema(ma.Schema):
     updated_at = ma.fields.AwareDateTime()
 
 
+class ProductListItemSchema(ProductSchema):
+    """A product in the public listing: without stock and updated_at, which the product page reads live
+    (a sale must not invalidate every cached page of the listing, see shop/catalog/cache.py)."""
+
+    class Meta:
+        exclude = ("stock", "updated_at")
+
+
 class ProductPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ProductSchema))
+    items = ma.fields.List(ma.fields.Nested(ProductListItemSchema))
     total = ma.fields.Integer()
     page = ma.fields.Integer()
     per_page = ma.fields.Integer()

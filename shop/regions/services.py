@@ -73,3 +73,9 @@ def provinces() -> list[Region]:
 
 def counties_in(codes: list[str]) -> list[Region]:
     return list(db.session.scalars(select(Region).where(Region.code.in_(codes)).order_by(Region.code)))
+
+
+def region_full_name(code: str | None) -> str:
+    """Province + prefecture + county of a code, for people (the code itself when unknown)."""
+    region = db.session.get(Region, code) if code else None
+    return region.full_name if region is not None else (code or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from shop.accounts.roles import Role
 from shop.extensions import db
@@ -111,9 +112,36 @@ def test_a_page_takes_a_constant_number_of_statements(app, client, make, per_pag
     with count_statements(engine) as statements:
         response = client.get(f"/api/v1/products?per_page={per_page}")
     assert len(response.json["items"]) == per_page
-    # count, page, photos (plus the transaction's own BEGIN/COMMIT on some drivers, which are not SELECTs)
+    # The catalogue's generation, then count, page and photos (BEGIN/COMMIT are not SELECTs).
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 3, selects
+    assert len(selects) == 4, selects
+    with count_statements(engine) as statements:
+        again = client.get(f"/api/v1/products?per_page={per_page}")
+    assert again.data == response.data
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == [
+        "SELECT generation FROM catalog_state"
+    ]
+
+
+def test_any_change_to_what_the_listing_shows_is_seen_at_once_even_by_raw_sql(app, client, catalogue):
+    assert "深州蜜桃" in [p["name"] for p in client.get("/api/v1/products").json["items"]]
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE products SET name = '深州水蜜桃' WHERE name = '深州蜜桃'"))
+        db.session.commit()
+    assert "深州水蜜桃" in [p["name"] for p in client.get("/api/v1/products").json["items"]]
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE cooperatives SET status = 'suspended' WHERE name = '枣阳桃园合作社'"))
+        db.session.commit()
+    assert "枣阳油桃" not in [p["name"] for p in client.get("/api/v1/products").json["items"]]
+
+
+def test_a_sale_does_not_invalidate_the_listing(app, client, catalogue):
+    client.get("/api/v1/products")
+    with app.app_context():
+        before = db.session.scalar(sa.text("SELECT generation FROM catalog_state"))
+        db.session.execute(sa.text("UPDATE products SET stock = stock - 1"))
+        db.session.commit()
+        assert db.session.scalar(sa.text("SELECT generation FROM catalog_state")) == before
 
 
 def test_suspending_a_cooperative_takes_its_products_off_at_once(client, make, catalogue):

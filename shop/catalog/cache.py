@@ -1,0 +1,94 @@
+"""The public listing's answers, cached per worker, and never stale.
+
+Every change that can alter a listing (a product's listed fields, photos, cooperatives, certificates, the
+state of a certification, regions) bumps `catalog_state.generation` by a database trigger, in the same
+transaction, whatever path made it (services, the certification job, raw SQL). An answer is cached under
+(query, generation, business date): the next request after a suspension commits sees a new generation
+and builds a fresh answer. Stock is not part of the listing (checkouts would otherwise invalidate it on
+every sale); the product page and the checkout read it live.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop.extensions import db
+from shop.timeutil import business_date
+
+MAX_ENTRIES = 512
+
+
+class CatalogState(db.Model):
+    """One row: the generation of the catalogue, bumped by triggers (see the migration that made it)."""
+
+    __tablename__ = "catalog_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class _Answers:
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict[Hashable, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self.lock:
+            value = self.entries.get(key)
+            if value is not None:
+                self.entries.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: bytes) -> None:
+        with self.lock:
+            self.entries[key] = value
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+answers = _Answers(MAX_ENTRIES)
+_connections = threading.local()
+
+
+def _generation_connection() -> sa.Connection:
+    """A connection of this worker thread in autocommit mode: one cheap statement per request, no pool checkout."""
+    connection = getattr(_connections, "connection", None)
+    if connection is None or connection.closed or connection.engine is not db.engine:
+        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        _connections.connection = connection
+    return connection
+
+
+def current_generation() -> int:
+    for attempt in (1, 2):
+        try:
+            return _generation_connection().exec_driver_sql("SELECT generation FROM catalog_state").scalar_one()
+        except sa.exc.DBAPIError:
+            connection = getattr(_connections, "connection", None)
+            _connections.connection = None
+            if connection is not None:
+                connection.invalidate()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def cached(query: Hashable, build: Callable[[], bytes]) -> bytes:
+    """The answer to `query` for the current generation and business date, built at most once per worker."""
+    key = (query, current_generation(), business_date())
+    answer = answers.get(key)
+    if answer is None:
+        answer = build()
+        answers.put(key, answer)
+    return answer
