@@ -23,11 +23,26 @@ $(VENV)/.installed: pyproject.toml
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d shop/translations -D messages --statistics 2>&1 | tail -n 1
 
+STRIPE_EMULATOR_PORT ?= 8420
+
+# Without real Stripe keys (STRIPE_SECRET_KEY), payments go to the local Stripe emulator (localstripe),
+# started here and stopped with the shop; its webhooks are signed with a demo secret and posted to the shop.
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	$(BIN)/flask certification tick
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	@if [ -n "$$STRIPE_SECRET_KEY" ]; then \
+		exec $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app; \
+	fi; \
+	mkdir -p instance; \
+	$(BIN)/localstripe --port $(STRIPE_EMULATOR_PORT) --from-scratch > instance/localstripe.log 2>&1 & \
+	emulator=$$!; trap 'kill $$emulator 2>/dev/null' EXIT INT TERM; \
+	for _ in $$(seq 1 50); do curl -sf -o /dev/null http://127.0.0.1:$(STRIPE_EMULATOR_PORT)/js.stripe.com/v3/ && break; sleep 0.2; done; \
+	curl -sf -X POST http://127.0.0.1:$(STRIPE_EMULATOR_PORT)/_config/webhooks/fupin \
+		-d url=http://$(HOST):$(PORT)/api/v1/payments/stripe/webhook -d secret=whsec_fupin_demo; \
+	echo "Payments: local Stripe emulator on http://127.0.0.1:$(STRIPE_EMULATOR_PORT) (test card 4242 4242 4242 4242)"; \
+	STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_EMULATOR_PORT) STRIPE_WEBHOOK_SECRET=whsec_fupin_demo \
+		$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 lint: install
 	$(BIN)/ruff check .
