@@ -13,7 +13,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Inde
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from shop.extensions import db
-from shop.types import UTCDateTime, utcnow
+from shop.types import UTCDateTime, sql_in, utcnow
 
 
 class State(StrEnum):
@@ -47,17 +47,13 @@ class DocumentKind(StrEnum):
     OTHER = "other"
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 class Application(db.Model):
     """One application for one product; its evidence is edited here and frozen in a version at each submit."""
 
     __tablename__ = "certification_applications"
     __table_args__ = (
-        CheckConstraint(_in("state", State), name="state_known"),
-        CheckConstraint(_in("linkage_type", LinkageType), name="linkage_type_known"),
+        CheckConstraint(sql_in("state", State), name="state_known"),
+        CheckConstraint(sql_in("linkage_type", LinkageType), name="linkage_type_known"),
         CheckConstraint("declared_price_fen >= 0 AND market_price_fen >= 0", name="prices_not_negative"),
         CheckConstraint("linked_households >= 0 AND annual_output >= 0", name="counts_not_negative"),
         # At most one application on its way per product (a renewal may start while a certificate is valid).
@@ -65,8 +61,8 @@ class Application(db.Model):
             "uq_certification_applications_open_product",
             "product_id",
             unique=True,
-            sqlite_where=text(_in("state", OPEN_STATES)),
-            postgresql_where=text(_in("state", OPEN_STATES)),
+            sqlite_where=text(sql_in("state", OPEN_STATES)),
+            postgresql_where=text(sql_in("state", OPEN_STATES)),
         ),
         Index("ix_certification_applications_state_county", "state", "origin_county_code"),
     )
@@ -137,7 +133,7 @@ class Version(db.Model):
 
 class Document(db.Model):
     __tablename__ = "certification_documents"
-    __table_args__ = (CheckConstraint(_in("kind", DocumentKind), name="kind_known"),)
+    __table_args__ = (CheckConstraint(sql_in("kind", DocumentKind), name="kind_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("certification_applications.id"), index=True)

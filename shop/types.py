@@ -41,3 +41,8 @@ def utcnow() -> datetime:
 
 # Money is integer fen in a 64-bit column: a plain Mapped[int] is a 32-bit integer on PostgreSQL.
 Fen = Annotated[int, mapped_column(BigInteger)]
+
+
+def sql_in(column: str, values) -> str:
+    """The text of a CHECK constraint that a column holds one of an enum's values."""
+    return f"{column} IN ({', '.join(repr(getattr(v, 'value', v)) for v in values)})"

@@ -8,9 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.accounts.roles import Role
 from shop.extensions import db
-from shop.types import UTCDateTime, utcnow
-
-ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
+from shop.types import UTCDateTime, sql_in, utcnow
 
 
 class User(UserMixin, db.Model):
@@ -55,7 +53,7 @@ class UserRole(db.Model):
     __tablename__ = "user_roles"
     __table_args__ = (
         UniqueConstraint("user_id", "role", "scope_key", name="uq_user_roles_user_role_scope"),
-        CheckConstraint(f"role IN ({ROLE_VALUES})", name="role_known"),
+        CheckConstraint(sql_in("role", Role), name="role_known"),
         CheckConstraint("(role = 'cooperative_staff') = (cooperative_id IS NOT NULL)", name="cooperative_scope"),
         CheckConstraint(
             "(role IN ('county_reviewer', 'province_reviewer')) = (region_code IS NOT NULL)",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.cooperatives.models import Cooperative
 from shop.extensions import db
 from shop.regions.models import Region
-from shop.types import UTCDateTime, utcnow
+from shop.types import UTCDateTime, sql_in, utcnow
 
 
 class Category(StrEnum):
@@ -26,8 +26,6 @@ class Category(StrEnum):
 # Units as sellers in the counties write them.
 UNITS = ("斤", "kg", "g", "箱", "袋", "瓶", "盒", "罐", "只", "个", "份", "提", "桶", "包")
 
-CATEGORY_VALUES = ", ".join(f"'{c.value}'" for c in Category)
-
 
 class Product(db.Model):
     __tablename__ = "products"
@@ -35,7 +33,7 @@ class Product(db.Model):
         CheckConstraint("price_fen > 0", name="price_positive"),
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("min_order_quantity >= 1", name="min_order_quantity_positive"),
-        CheckConstraint(f"category IN ({CATEGORY_VALUES})", name="category_known"),
+        CheckConstraint(sql_in("category", Category), name="category_known"),
         # The catalogue's default order; the listing query walks it.
         Index("ix_products_active_created", "is_active", "created_at"),
     )

@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
-from shop.types import UTCDateTime, utcnow
+from shop.types import UTCDateTime, sql_in, utcnow
 
 
 class OrderStatus(StrEnum):
@@ -23,14 +23,10 @@ class ShipmentStatus(StrEnum):
     DELIVERED = "delivered"
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint(_in("status", OrderStatus), name="status_known"),
+        CheckConstraint(sql_in("status", OrderStatus), name="status_known"),
         CheckConstraint(
             "items_fen >= 0 AND shipping_fen >= 0 AND total_fen = items_fen + shipping_fen", name="totals_add_up"
         ),
@@ -105,7 +101,7 @@ class Shipment(db.Model):
 
     __tablename__ = "shipments"
     __table_args__ = (
-        CheckConstraint(_in("status", ShipmentStatus), name="status_known"),
+        CheckConstraint(sql_in("status", ShipmentStatus), name="status_known"),
         CheckConstraint("shipping_fee_fen >= 0", name="fee_not_negative"),
         UniqueConstraint("order_id", "cooperative_id", name="uq_shipments_order_cooperative"),
     )

@@ -175,27 +175,33 @@ def _record(
     return event
 
 
-def transition_order(order: Order, action: str, actor: User | None, role: str, note: str = "", **values) -> Order:
-    """The one function that changes an order's status: the table, the actor, a conditional UPDATE, an event."""
-    origin = order.status
-    move = ORDER_TRANSITIONS.get((origin, action))
+def _apply_move(model, obj, table: dict, action: str, role: str, **values) -> tuple[str, str]:
+    """Check a move in a transition table and write it by a conditional UPDATE; return (from, to)."""
+    origin = obj.status
+    move = table.get((origin, action))
     if move is None:
         raise InvalidTransition(
-            _("The order is %(state)s: %(action)s is not possible.", state=origin, action=action),
+            _("It is %(state)s: %(action)s is not possible.", state=origin, action=action),
             fields={"status": [origin]},
         )
     if role not in move.actors:
-        raise NotAllowed(_("You may not %(action)s this order.", action=action))
+        raise NotAllowed(_("You may not %(action)s this.", action=action))
     changed = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == origin)
+        update(model)
+        .where(model.id == obj.id, model.status == origin)
         .values(status=move.to, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
-        raise InvalidTransition(_("The order changed meanwhile; reload it."))
-    db.session.expire(order)
-    _record(order, None, action, origin, move.to, actor, role, note)
+        raise InvalidTransition(_("It changed meanwhile; reload it."))
+    db.session.expire(obj)
+    return origin, move.to
+
+
+def transition_order(order: Order, action: str, actor: User | None, role: str, note: str = "", **values) -> Order:
+    """The one function that changes an order's status: the table, the actor, a conditional UPDATE, an event."""
+    origin, to = _apply_move(Order, order, ORDER_TRANSITIONS, action, role, **values)
+    _record(order, None, action, origin, to, actor, role, note)
     db.session.flush()
     return order
 
@@ -203,25 +209,9 @@ def transition_order(order: Order, action: str, actor: User | None, role: str, n
 def transition_shipment(
     shipment: Shipment, action: str, actor: User | None, role: str, note: str = "", **values
 ) -> Shipment:
-    origin = shipment.status
-    move = SHIPMENT_TRANSITIONS.get((origin, action))
-    if move is None:
-        raise InvalidTransition(
-            _("The shipment is %(state)s: %(action)s is not possible.", state=origin, action=action),
-            fields={"status": [origin]},
-        )
-    if role not in move.actors:
-        raise NotAllowed(_("You may not %(action)s this shipment.", action=action))
-    changed = db.session.execute(
-        update(Shipment)
-        .where(Shipment.id == shipment.id, Shipment.status == origin)
-        .values(status=move.to, **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        raise InvalidTransition(_("The shipment changed meanwhile; reload it."))
-    db.session.expire(shipment)
-    _record(shipment.order, shipment, action, origin, move.to, actor, role, note)
+    """The one function that changes a shipment's status (its own table, the same rules)."""
+    origin, to = _apply_move(Shipment, shipment, SHIPMENT_TRANSITIONS, action, role, **values)
+    _record(shipment.order, shipment, action, origin, to, actor, role, note)
     db.session.flush()
     return shipment
 

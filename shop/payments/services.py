@@ -171,6 +171,18 @@ def record_payment(intent: dict) -> str:
     return "paid"
 
 
+def _record_intent(intent: gateway.IntentInfo) -> str:
+    """What the provider told us directly (not by webhook): the same rule as a succeeded event."""
+    return record_payment(
+        {
+            "id": intent.id,
+            "amount": intent.amount_fen,
+            "currency": intent.currency,
+            "metadata": {"order": intent.order_reference},
+        }
+    )
+
+
 def handle_event(event: dict) -> str:
     """Process one verified provider event, once; events may come late, twice or out of order."""
     event_type = event.get("type", "")
@@ -230,14 +242,7 @@ def expire_unpaid_orders() -> list[int]:
         if intent_id:
             intent = gateway.cancel_payment_intent(intent_id)
             if intent.status == "succeeded":
-                record_payment(
-                    {
-                        "id": intent.id,
-                        "amount": intent.amount_fen,
-                        "currency": intent.currency,
-                        "metadata": {"order": intent.order_reference},
-                    }
-                )
+                _record_intent(intent)
                 _commit()
                 continue
         order = db.session.get(Order, order_id)
@@ -264,14 +269,7 @@ def reconcile() -> dict[str, str]:
     for intent_id in pending:
         intent = gateway.retrieve_payment_intent(intent_id)
         if intent.status == "succeeded":
-            outcomes[intent_id] = record_payment(
-                {
-                    "id": intent.id,
-                    "amount": intent.amount_fen,
-                    "currency": intent.currency,
-                    "metadata": {"order": intent.order_reference},
-                }
-            )
+            outcomes[intent_id] = _record_intent(intent)
             _commit()
         else:
             outcomes[intent_id] = intent.status
@@ -290,14 +288,7 @@ def cancel_by_buyer(buyer: User, order_id: int) -> Order:
     if intent_id:
         intent = gateway.cancel_payment_intent(intent_id)
         if intent.status == "succeeded":
-            record_payment(
-                {
-                    "id": intent.id,
-                    "amount": intent.amount_fen,
-                    "currency": intent.currency,
-                    "metadata": {"order": intent.order_reference},
-                }
-            )
+            _record_intent(intent)
             _commit()
             raise InvalidTransition(_("The order was paid meanwhile and cannot be cancelled."))
     order = db.session.get(Order, order_id)
