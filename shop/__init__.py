@@ -152,14 +152,27 @@ def _register_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        # Swagger UI's page (from flask-smorest) carries an inline script; every page of ours has none.
-        script_src = "'self' 'unsafe-inline'" if request.endpoint == "api-docs.openapi_swagger_ui" else "'self'"
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            f"default-src 'self'; script-src {script_src}; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(request.endpoint))
         return response
+
+
+def content_security_policy(endpoint: str | None) -> str:
+    """The policy, built from config: our own origin, plus exactly the Stripe.js origin (script, connect, frame).
+
+    Swagger UI's page (from flask-smorest) carries an inline script; no page of ours has one.
+    """
+    from urllib.parse import urlsplit
+
+    from shop.payments.gateway import settings as stripe_settings
+
+    parts = urlsplit(stripe_settings().js_url)
+    stripe_origin = f"{parts.scheme}://{parts.netloc}"
+    script_src = "'self' 'unsafe-inline'" if endpoint == "api-docs.openapi_swagger_ui" else f"'self' {stripe_origin}"
+    return (
+        f"default-src 'self'; script-src {script_src}; connect-src 'self' {stripe_origin}; "
+        f"frame-src {stripe_origin}; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+    )
 
 
 def _register_cli(app: Flask) -> None:

@@ -12,6 +12,7 @@ from shop.orders.schemas import (
     CartSchema,
     CheckoutSchema,
     OrderSchema,
+    PaymentSchema,
     PlacedOrderSchema,
     ShipSchema,
 )
@@ -103,3 +104,13 @@ def confirm_receipt(order_id):
 def cancel(order_id):
     """Cancel an unpaid order: its PaymentIntent is cancelled first, then its stock released."""
     return payments.cancel_by_buyer(current_user, order_id)
+
+
+@blp.route("/orders/<int:order_id>/payment", methods=["POST"])
+@allow(BUYERS)
+@blp.arguments(PaymentSchema)
+@blp.response(200, PlacedOrderSchema)
+@blp.doc(security=BEARER)
+def pay(payload, order_id):
+    """Pay with a card: the server confirms the PaymentIntent with what Stripe.js made (402 when declined)."""
+    return payments.pay_with_card(current_user, order_id, payload["card"])

@@ -105,3 +105,11 @@ class PlacedOrderSchema(OrderSchema):
 class ShipSchema(ma.Schema):
     carrier = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
     tracking_number = ma.fields.String(required=True, validate=validate.Length(max=40))
+
+
+class PaymentSchema(ma.Schema):
+    card = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=4, max=255),
+        metadata={"description": "What Stripe.js made in the browser: a token (tok_…) or a PaymentMethod (pm_…)"},
+    )

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shop.accounts.models import User
-from shop.errors import DomainError, InvalidTransition, NotAllowed
+from shop.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from shop.extensions import db
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderStatus
@@ -294,3 +294,61 @@ def cancel_by_buyer(buyer: User, order_id: int) -> Order:
     order = db.session.get(Order, order_id)
     orders.cancel_order(order, buyer, "buyer", _("cancelled by the buyer"))
     return order
+
+
+class PaymentDeclined(DomainError):
+    status = 402
+    code = "payment_declined"
+
+
+def pay_with_card(buyer: User, order_id: int, card_reference: str) -> Order:
+    """Server-side confirmation with what Stripe.js made in the browser (a token or a PaymentMethod).
+
+    A success pays the order at once (the webhook that follows finds it paid). A declined card leaves the
+    order awaiting payment with a fresh PaymentIntent, so the buyer can try another card.
+    """
+    order = orders.get_order(buyer, order_id)
+    if order.buyer_id != buyer.id:
+        raise NotAllowed(_("Only the buyer pays an order."))
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise InvalidTransition(_("This order is %(state)s: there is nothing to pay.", state=order.status))
+    if order.payment_intent_id is None:
+        order = ensure_payment_intent(order.id)
+    intent_id = order.payment_intent_id
+    _commit()
+    try:
+        intent = gateway.confirm_with_card(intent_id, card_reference)
+    except ValueError as error:
+        raise ValidationFailed.on("card", _("This is not a card reference from Stripe.js.")) from error
+    except gateway.PaymentDeclined as declined:
+        _replace_declined_intent(order_id, intent_id)
+        raise PaymentDeclined(
+            _("The card was declined: %(reason)s", reason=declined.code or "card_declined"),
+            fields={"card": [str(declined)]},
+        ) from declined
+    except gateway.PaymentProviderError as error:
+        raise PaymentUnavailable(_("The payment service did not answer; try again in a moment.")) from error
+    if intent.status == "succeeded":
+        _record_intent(intent)
+    else:
+        db.session.execute(update(Order).where(Order.id == order_id).values(payment_status=intent.status))
+    _commit()
+    return db.session.get(Order, order_id)
+
+
+def _replace_declined_intent(order_id: int, intent_id: str) -> None:
+    """After a decline, cancel the intent and set up a new one (the emulator cannot retry a declined intent)."""
+    gateway.cancel_payment_intent(intent_id)
+    db.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.payment_intent_id == intent_id)
+        .values(payment_intent_id=None, payment_client_secret=None, payment_status="declined")
+    )
+    _commit()
+    db.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.payment_status == "declined")
+        .values(payment_status="not_started")
+    )
+    _commit()
+    ensure_payment_intent(order_id)

@@ -123,6 +123,7 @@ EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("orders_api.ship", "POST"): STAFF_ONLY,
     ("orders_api.confirm_receipt", "POST"): BUYERS,
     ("orders_api.cancel", "POST"): BUYERS,
+    ("orders_api.pay", "POST"): BUYERS,
     ("payments_api.stripe_webhook", "POST"): PUBLIC,
 }
 

@@ -161,3 +161,15 @@ def test_operator_form_names_a_bad_credit_code(client, make):
     }
     response = client.post("/ops/cooperatives/new", data=form)
     assert response.status_code == 422 and "check character" in text(response)
+
+
+def test_the_content_security_policy_allows_exactly_the_stripe_js_origin(app, client, monkeypatch):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self' https://js.stripe.com;" in policy and "frame-src https://js.stripe.com;" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:8420")
+    monkeypatch.setitem(app.config, "STRIPE_JS_URL", None)
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert (
+        "script-src 'self' http://127.0.0.1:8420;" in policy and "connect-src 'self' http://127.0.0.1:8420;" in policy
+    )

@@ -245,3 +245,32 @@ def test_a_paid_order_is_shipped_by_its_cooperative_and_received_by_the_buyer(ap
     assert received.json["shipments"][0]["status"] == "delivered"
     actions = [e["action"] for e in received.json["events"]]
     assert actions == ["place", "pay", "ship", "deliver"]
+
+
+def test_paying_with_a_card_token_from_the_browser_pays_the_order(app, client, placed, localstripe_server):
+    token = browser_token(localstripe_server)["id"]
+    paid = client.post(f"/api/v1/orders/{placed['order']['id']}/payment", json={"card": token}, headers=placed["buyer"])
+    assert paid.status_code == 200, paid.json
+    assert (paid.json["status"], paid.json["paid_fen"]) == ("paid", 18600)
+
+
+def test_a_declined_card_can_be_followed_by_another_card(app, client, placed, localstripe_server):
+    declined_token = browser_token(localstripe_server, "4000000000000341")["id"]
+    declined = client.post(
+        f"/api/v1/orders/{placed['order']['id']}/payment", json={"card": declined_token}, headers=placed["buyer"]
+    )
+    assert declined.status_code == 402 and declined.json["error"]["code"] == "payment_declined"
+    first_intent = placed["row"].payment_intent_id
+    row = order_row(app, placed["order"]["id"])
+    assert row.status == "pending_payment" and row.payment_intent_id not in (None, first_intent)
+    assert gateway.retrieve_payment_intent(first_intent).status == "canceled"
+    good = browser_token(localstripe_server)["id"]
+    paid = client.post(f"/api/v1/orders/{placed['order']['id']}/payment", json={"card": good}, headers=placed["buyer"])
+    assert paid.status_code == 200 and paid.json["status"] == "paid"
+
+
+def test_a_card_reference_that_stripe_js_did_not_make_is_refused(client, placed):
+    response = client.post(
+        f"/api/v1/orders/{placed['order']['id']}/payment", json={"card": "4242424242424242"}, headers=placed["buyer"]
+    )
+    assert response.status_code == 422 and "card" in response.json["error"]["fields"]
