@@ -38,7 +38,7 @@ def transition(client, application_id, headers, action, comment=""):
     return client.post(
         f"/api/v1/certification/applications/{application_id}/transitions",
         json={"action": action, "comment": comment},
-        headers=headers,
+        headers={**headers, "Accept-Language": "en"},  # some tests read the refusal's words
     )
 
 
