@@ -141,6 +141,8 @@ def _register_hooks(app: Flask) -> None:
     @app.after_request
     def finish_transaction(response):
         """One use case, one transaction: the request commits once, and only when it succeeded."""
+        if not db.session.registry.has():
+            return response  # the request never used the database session (e.g. a cached answer)
         if response.status_code < 400 and not g.get("use_case_failed"):
             db.session.commit()
         else:

@@ -15,7 +15,7 @@ from shop.cart.models import CartItem
 from shop.catalog.cache import CatalogState
 from shop.catalog.models import Product, ProductPhoto
 from shop.cooperatives.models import Cooperative
-from shop.orders.models import Order, OrderEvent, OrderLine, Shipment
+from shop.orders.models import Order, OrderEvent, OrderLine, Refund, RefundLine, Shipment
 from shop.payments.models import PaymentFlag, ProviderEvent
 from shop.regions.models import Region
 
@@ -38,6 +38,8 @@ __all__ = [
     "Product",
     "ProductPhoto",
     "ProviderEvent",
+    "Refund",
+    "RefundLine",
     "Region",
     "RoleGrantEvent",
     "Shipment",

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 
 import sqlalchemy as sa
+from flask import g
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import db
@@ -84,11 +85,17 @@ def current_generation() -> int:
     raise AssertionError("unreachable")
 
 
-def cached(query: Hashable, build: Callable[[], bytes]) -> bytes:
-    """The answer to `query` for the current generation and business date, built at most once per worker."""
-    key = (query, current_generation(), business_date())
-    answer = answers.get(key)
-    if answer is None:
-        answer = build()
+def lookup(raw_query: bytes) -> bytes | None:
+    """The cached answer to this exact query string now, or None; remembers the key for `store`.
+
+    Called before the query is parsed (parsing costs more than the rest of a hit), and before the request's
+    session starts, so what is built afterwards is at least as new as the generation in the key.
+    """
+    g.catalog_cache_key = (raw_query, current_generation(), business_date())
+    return answers.get(g.catalog_cache_key)
+
+
+def store(answer: bytes) -> None:
+    key = g.get("catalog_cache_key")
+    if key is not None:
         answers.put(key, answer)
-    return answer

@@ -127,7 +127,7 @@ def search_catalog(query: CatalogQuery) -> CatalogPage:
     total = db.session.scalar(select(func.count()).select_from(filtered.with_only_columns(Product.id).subquery()))
     statement = (
         filtered.options(
-            contains_eager(Product.cooperative),
+            contains_eager(Product.cooperative).lazyload(Cooperative.county),  # the listing never shows it
             joinedload(Product.origin_county).joinedload(Region.province),
             joinedload(Product.origin_county).joinedload(Region.parent),
             selectinload(Product.photos),

@@ -78,6 +78,7 @@ class OrderLine(db.Model):
     __table_args__ = (
         CheckConstraint("quantity > 0 AND unit_price_fen > 0", name="quantity_and_price_positive"),
         CheckConstraint("line_total_fen = unit_price_fen * quantity", name="total_is_price_times_quantity"),
+        CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity", name="refunds_within_quantity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,6 +92,7 @@ class OrderLine(db.Model):
     unit_price_fen: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
     line_total_fen: Mapped[int] = mapped_column(BigInteger)
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
     shipment: Mapped[Shipment] = relationship(back_populates="lines")
@@ -138,3 +140,55 @@ class OrderEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="events")
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"  # the amount is reserved on the order; the provider is being asked
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+class Refund(db.Model):
+    """A refund of lines (or quantities of them) of a paid order, asked by the buyer or made by an operator."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint(sql_in("status", RefundStatus), name="status_known"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default=RefundStatus.REQUESTED)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    return_stock: Mapped[bool] = mapped_column(default=False)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    provider_refund_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    lines: Mapped[list[RefundLine]] = relationship(back_populates="refund", order_by="RefundLine.id")
+    order: Mapped[Order] = relationship()
+
+
+class RefundLine(db.Model):
+    __tablename__ = "refund_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0 AND amount_fen > 0", name="quantity_and_amount_positive"),
+        UniqueConstraint("refund_id", "order_line_id", name="uq_refund_lines_refund_line"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+
+    refund: Mapped[Refund] = relationship(back_populates="lines")
+    order_line: Mapped[OrderLine] = relationship()
