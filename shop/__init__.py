@@ -82,11 +82,13 @@ def _register_blueprints(app: Flask) -> None:
     from certification import views as certification_views
     from shop.accounts import api as accounts_api
     from shop.accounts import views as accounts_views
+    from shop.cart import views as cart_views
     from shop.catalog import api as catalog_api
     from shop.catalog import views as catalog_views
     from shop.cooperatives import api as cooperatives_api
     from shop.cooperatives import views as cooperatives_views
     from shop.orders import api as orders_api
+    from shop.orders import views as orders_views
     from shop.payments import api as payments_api
     from shop.regions import api as regions_api
     from shop.web import views as web_views
@@ -104,6 +106,8 @@ def _register_blueprints(app: Flask) -> None:
         api.register_blueprint(blueprint)
     for blueprint in (web_views.bp, accounts_views.bp, catalog_views.bp, cooperatives_views.bp, certification_views.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(cart_views.bp)
+    app.register_blueprint(orders_views.bp)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -10,6 +10,7 @@ every sale); the product page and the checkout read it live.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -60,26 +61,45 @@ class _Answers:
 
 answers = _Answers(MAX_ENTRIES)
 _connections = threading.local()
+GENERATION_SQL = "SELECT generation FROM catalog_state WHERE id = 1"
 
 
-def _generation_connection() -> sa.Connection:
-    """A connection of this worker thread in autocommit mode: one cheap statement per request, no pool checkout."""
-    connection = getattr(_connections, "connection", None)
-    if connection is None or connection.closed or connection.engine is not db.engine:
-        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        _connections.connection = connection
-    return connection
+def _generation_cursor():
+    """A DBAPI cursor of this worker thread on an autocommit connection, kept open: the generation is read with
+    one prepared statement per request, bypassing the pool and SQLAlchemy's result machinery."""
+    held = getattr(_connections, "held", None)
+    if held is None or held[0] is not db.engine:
+        connection = db.engine.raw_connection()
+        driver = connection.driver_connection
+        connection.detach()  # its own connection from now on: the pool opens another, and it closes with us
+        if db.engine.dialect.name == "postgresql":
+            driver.autocommit = True
+        else:
+            driver.isolation_level = None  # sqlite3: autocommit
+        held = (db.engine, connection, connection.cursor())
+        _connections.held = held
+    return held[2]
+
+
+def _forget_connection() -> None:
+    held = getattr(_connections, "held", None)
+    _connections.held = None
+    if held is not None:
+        with contextlib.suppress(Exception):  # it is already broken; we only let go of it
+            held[1].close()
 
 
 def current_generation() -> int:
     for attempt in (1, 2):
         try:
-            return _generation_connection().exec_driver_sql("SELECT generation FROM catalog_state").scalar_one()
-        except sa.exc.DBAPIError:
-            connection = getattr(_connections, "connection", None)
-            _connections.connection = None
-            if connection is not None:
-                connection.invalidate()
+            cursor = _generation_cursor()
+            if db.engine.dialect.name == "postgresql":
+                cursor.execute(GENERATION_SQL, prepare=True)
+            else:
+                cursor.execute(GENERATION_SQL)
+            return cursor.fetchone()[0]
+        except db.engine.dialect.loaded_dbapi.Error:
+            _forget_connection()  # a lost connection: reconnect once
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")

@@ -14,8 +14,12 @@ from shop.orders.schemas import (
     OrderSchema,
     PaymentSchema,
     PlacedOrderSchema,
+    RefundDecisionSchema,
+    RefundRequestSchema,
+    RefundSchema,
     ShipSchema,
 )
+from shop.payments import refunds
 from shop.payments import services as payments
 
 blp = Blueprint("orders_api", __name__, url_prefix="/api/v1", description="Cart and orders")
@@ -114,3 +118,41 @@ def cancel(order_id):
 def pay(payload, order_id):
     """Pay with a card: the server confirms the PaymentIntent with what Stripe.js made (402 when declined)."""
     return payments.pay_with_card(current_user, order_id, payload["card"])
+
+
+def _items(payload) -> list[tuple[int, int]]:
+    return [(line["order_line_id"], line["quantity"]) for line in payload["lines"]]
+
+
+@blp.route("/orders/<int:order_id>/refunds", methods=["POST"])
+@allow(roles(Role.CONSUMER, Role.OPERATOR))
+@blp.arguments(RefundRequestSchema)
+@blp.response(201, RefundSchema)
+@blp.doc(security=BEARER)
+def request_refund(payload, order_id):
+    """The buyer asks for lines or quantities back before completion; an operator refunds directly, also after."""
+    if current_user.has_role(Role.OPERATOR) and services.get_order(current_user, order_id).buyer_id != current_user.id:
+        return refunds.operator_refund(
+            current_user, order_id, _items(payload), payload["reason"], payload["return_stock"]
+        )
+    return refunds.request_refund(current_user, order_id, _items(payload), payload["reason"], payload["return_stock"])
+
+
+@blp.route("/refunds/<int:refund_id>/approve", methods=["POST"])
+@allow(roles(Role.COOPERATIVE_STAFF, Role.OPERATOR))
+@blp.arguments(RefundDecisionSchema)
+@blp.response(200, RefundSchema)
+@blp.doc(security=BEARER)
+def approve_refund(payload, refund_id):
+    """Approve a refund: the provider pays it back (never more than was paid; 409 otherwise)."""
+    return refunds.approve(current_user, refund_id, payload["note"])
+
+
+@blp.route("/refunds/<int:refund_id>/reject", methods=["POST"])
+@allow(roles(Role.COOPERATIVE_STAFF, Role.OPERATOR))
+@blp.arguments(RefundDecisionSchema)
+@blp.response(200, RefundSchema)
+@blp.doc(security=BEARER)
+def reject_refund(payload, refund_id):
+    """Refuse a refund, saying why."""
+    return refunds.reject(current_user, refund_id, payload["note"])

@@ -65,6 +65,7 @@ class Order(db.Model):
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
     shipments: Mapped[list[Shipment]] = relationship(back_populates="order", order_by="Shipment.id")
     events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id")
+    refunds: Mapped[list[Refund]] = relationship(order_by="Refund.id", viewonly=True)
 
     @property
     def reference(self) -> str:
@@ -174,7 +175,7 @@ class Refund(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     lines: Mapped[list[RefundLine]] = relationship(back_populates="refund", order_by="RefundLine.id")
-    order: Mapped[Order] = relationship()
+    order: Mapped[Order] = relationship(viewonly=True)
 
 
 class RefundLine(db.Model):

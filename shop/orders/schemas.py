@@ -93,6 +93,7 @@ class OrderSchema(ma.Schema):
     paid_at = ma.fields.AwareDateTime(allow_none=True)
     shipments = ma.fields.List(ma.fields.Nested(ShipmentSchema))
     events = ma.fields.List(ma.fields.Nested(OrderEventSchema))
+    refunds = ma.fields.List(ma.fields.Nested("RefundSchema"))
 
 
 class PlacedOrderSchema(OrderSchema):
@@ -113,3 +114,38 @@ class PaymentSchema(ma.Schema):
         validate=validate.Length(min=4, max=255),
         metadata={"description": "What Stripe.js made in the browser: a token (tok_…) or a PaymentMethod (pm_…)"},
     )
+
+
+class RefundLineInputSchema(ma.Schema):
+    order_line_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    quantity = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
+
+
+class RefundRequestSchema(ma.Schema):
+    lines = ma.fields.List(ma.fields.Nested(RefundLineInputSchema), required=True, validate=validate.Length(min=1))
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    return_stock = ma.fields.Boolean(load_default=False, metadata={"description": "Put the units back in stock"})
+
+
+class RefundDecisionSchema(ma.Schema):
+    note = ma.fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RefundLineSchema(ma.Schema):
+    order_line_id = ma.fields.Integer()
+    quantity = ma.fields.Integer()
+    amount_fen = ma.fields.Integer()
+
+
+class RefundSchema(ma.Schema):
+    id = ma.fields.Integer()
+    order_id = ma.fields.Integer()
+    status = ma.fields.String()
+    amount_fen = ma.fields.Integer()
+    reason = ma.fields.String()
+    return_stock = ma.fields.Boolean()
+    decision_note = ma.fields.String()
+    provider_refund_id = ma.fields.String(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(RefundLineSchema))

@@ -151,6 +151,13 @@ def place_order(buyer: User, address: Address, checkout_key: str) -> Order:
     return order
 
 
+def record_event(
+    order: Order, action: str, origin: str, to: str, actor: User | None, role: str, note: str = ""
+) -> OrderEvent:
+    """An event of the order that changes no state (a refund asked for or decided)."""
+    return _record(order, None, action, origin, to, actor, role, note)
+
+
 def _record(
     order: Order,
     shipment: Shipment | None,

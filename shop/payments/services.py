@@ -191,6 +191,10 @@ def handle_event(event: dict) -> str:
         return "duplicate"
     if event_type == "payment_intent.succeeded":
         outcome = record_payment(intent)
+    elif event_type == "charge.refunded":
+        from shop.payments.refunds import reconcile_charge_refunded  # refunds builds on this module
+
+        outcome = reconcile_charge_refunded(intent)
     elif event_type in ("payment_intent.payment_failed", "payment_intent.canceled"):
         order = _order_for_intent(intent)
         if order is not None and order.status == OrderStatus.PENDING_PAYMENT:

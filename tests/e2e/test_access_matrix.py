@@ -124,7 +124,26 @@ EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("orders_api.confirm_receipt", "POST"): BUYERS,
     ("orders_api.cancel", "POST"): BUYERS,
     ("orders_api.pay", "POST"): BUYERS,
+    ("orders_api.request_refund", "POST"): roles(Role.CONSUMER, Role.OPERATOR),
+    ("orders_api.approve_refund", "POST"): STAFF,
+    ("orders_api.reject_refund", "POST"): STAFF,
     ("payments_api.stripe_webhook", "POST"): PUBLIC,
+    # Cart, checkout and order pages (guests keep a cart in the session)
+    ("cart.show", "GET"): PUBLIC,
+    ("cart.add", "POST"): PUBLIC,
+    ("cart.update", "POST"): PUBLIC,
+    ("cart.remove", "POST"): PUBLIC,
+    ("orders.checkout", "GET"): BUYERS,
+    ("orders.checkout", "POST"): BUYERS,
+    ("orders.my_orders", "GET"): BUYERS,
+    ("orders.detail", "GET"): SIGNED_IN,
+    ("orders.pay", "GET"): BUYERS,
+    ("orders.pay", "POST"): BUYERS,
+    ("orders.cancel", "POST"): BUYERS,
+    ("orders.confirm_receipt", "POST"): BUYERS,
+    ("orders.to_ship", "GET"): STAFF_ONLY,
+    ("orders.ship", "POST"): STAFF_ONLY,
+    ("orders.ops_orders", "GET"): OPERATOR,
 }
 
 SAMPLE_ARGS = {
