@@ -297,3 +297,40 @@ def confirm_receipt(user: User, order_id: int) -> Order:
     for shipment in shipped:
         transition_shipment(shipment, "deliver", user, "buyer", delivered_at=utcnow())
     return order
+
+
+def deliver_overdue_shipments(now: datetime | None = None) -> list[int]:
+    """Shipments on their way longer than AUTO_DELIVERY_DAYS count as delivered (the buyer did not confirm)."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["AUTO_DELIVERY_DAYS"])
+    due = db.session.scalars(
+        select(Shipment).where(Shipment.status == "shipped", Shipment.shipped_at < cutoff).order_by(Shipment.id)
+    ).all()
+    for shipment in due:
+        transition_shipment(shipment, "deliver", None, "job", _("delivered automatically"), delivered_at=now)
+    return [s.id for s in due]
+
+
+def complete_orders(now: datetime | None = None) -> list[int]:
+    """Paid orders whose every part was delivered more than REFUND_WINDOW_DAYS ago, with no refund open."""
+    from shop.orders.models import Refund, RefundStatus
+
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["REFUND_WINDOW_DAYS"])
+    completed = []
+    for order in db.session.scalars(select(Order).where(Order.status == OrderStatus.PAID).order_by(Order.id)):
+        parts = order.shipments
+        if not parts or any(
+            s.status != "delivered" or s.delivered_at is None or s.delivered_at > cutoff for s in parts
+        ):
+            continue
+        open_refund = db.session.scalar(
+            select(Refund.id).where(
+                Refund.order_id == order.id, Refund.status.in_([RefundStatus.REQUESTED, RefundStatus.APPROVED])
+            )
+        )
+        if open_refund is not None:
+            continue
+        transition_order(order, "complete", None, "job", _("the refund window has passed"), completed_at=now)
+        completed.append(order.id)
+    return completed

@@ -3,7 +3,9 @@
 import click
 from flask.cli import AppGroup
 
+from shop.orders import services as order_services
 from shop.payments import services
+from shop.unit_of_work import use_case
 
 orders_cli = AppGroup("orders", help="Orders.")
 payments_cli = AppGroup("payments", help="Payments through the provider.")
@@ -14,6 +16,15 @@ def expire_command():
     """Cancel unpaid orders past their time (their PaymentIntent first) and release their stock."""
     expired = services.expire_unpaid_orders()
     click.echo(f"expired: {len(expired)} {' '.join(str(i) for i in expired)}".rstrip())
+
+
+@orders_cli.command("complete")
+def complete_command():
+    """Deliver shipments overdue for confirmation, then complete orders whose refund window has passed."""
+    with use_case():
+        delivered = order_services.deliver_overdue_shipments()
+        completed = order_services.complete_orders()
+    click.echo(f"delivered automatically: {len(delivered)}; completed: {len(completed)}")
 
 
 @payments_cli.command("reconcile")

@@ -274,3 +274,25 @@ def test_a_card_reference_that_stripe_js_did_not_make_is_refused(client, placed)
         f"/api/v1/orders/{placed['order']['id']}/payment", json={"card": "4242424242424242"}, headers=placed["buyer"]
     )
     assert response.status_code == 422 and "card" in response.json["error"]["fields"]
+
+
+def test_shipments_are_delivered_automatically_and_orders_complete_after_the_refund_window(app, client, make, placed,
+                                                                                           stripe_config):
+    from shop.orders import services as order_services
+
+    post_event(client, succeeded_event(placed["order"]), stripe_config["STRIPE_WEBHOOK_SECRET"])
+    order_id = placed["order"]["id"]
+    staff = bearer(make.token(make.staff(placed["coop"])))
+    client.post(f"/api/v1/orders/{order_id}/shipments", headers=staff,
+                json={"carrier": "顺丰", "tracking_number": "SF1234567890"})
+    days = app.config["AUTO_DELIVERY_DAYS"]
+    assert order_services.deliver_overdue_shipments(utcnow() + timedelta(days=days - 1)) == []
+    later = utcnow() + timedelta(days=days + 1)
+    assert len(order_services.deliver_overdue_shipments(later)) == 1
+    db.session.commit()
+    window = app.config["REFUND_WINDOW_DAYS"]
+    assert order_services.complete_orders(later + timedelta(days=window - 1)) == []
+    assert order_services.complete_orders(later + timedelta(days=window + 1)) == [order_id]
+    db.session.commit()
+    events = client.get(f"/api/v1/orders/{order_id}", headers=placed["buyer"]).json["events"]
+    assert [(e["action"], e["actor_role"]) for e in events][-2:] == [("deliver", "job"), ("complete", "job")]
