@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import gettext as _
@@ -167,13 +169,16 @@ def content_security_policy(endpoint: str | None) -> str:
 
     Swagger UI's page (from flask-smorest) carries an inline script; no page of ours has one.
     """
-    from urllib.parse import urlsplit
-
     from shop.payments.gateway import settings as stripe_settings
 
-    parts = urlsplit(stripe_settings().js_url)
+    return _policy_for(stripe_settings().js_url, endpoint == "api-docs.openapi_swagger_ui")
+
+
+@functools.lru_cache(maxsize=16)
+def _policy_for(stripe_js_url: str, inline_scripts: bool) -> str:
+    parts = urlsplit(stripe_js_url)
     stripe_origin = f"{parts.scheme}://{parts.netloc}"
-    script_src = "'self' 'unsafe-inline'" if endpoint == "api-docs.openapi_swagger_ui" else f"'self' {stripe_origin}"
+    script_src = "'self' 'unsafe-inline'" if inline_scripts else f"'self' {stripe_origin}"
     return (
         f"default-src 'self'; script-src {script_src}; connect-src 'self' {stripe_origin}; "
         f"frame-src {stripe_origin}; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
