@@ -6,6 +6,7 @@ from shop.access import PUBLIC, SIGNED_IN, allow, roles
 from shop.accounts import services
 from shop.accounts.forms import ROLE_LABELS, EmptyForm, LoginForm, RegisterForm, RoleGrantForm, TokenForm
 from shop.accounts.roles import Role
+from shop.cart.views import absorb_guest_cart
 from shop.errors import DomainError
 from shop.extensions import limiter
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
@@ -26,6 +27,8 @@ def register():
             show_domain_error(form, error)
         else:
             login_user(user)
+            for problem in absorb_guest_cart(user):
+                flash(problem, "warning")
             flash(_("Welcome, %(name)s!", name=user.display_name), "success")
             return redirect(url_for("web.home"))
     return render_form("accounts/register.html", form)
@@ -43,6 +46,8 @@ def login():
             form.form_errors.append(error.message)
         else:
             login_user(user)
+            for problem in absorb_guest_cart(user):
+                flash(problem, "warning")
             return redirect(safe_next(request.args.get("next"), url_for("web.home")))
     return render_form("accounts/login.html", form)
 

@@ -64,13 +64,6 @@ def absorb_guest_cart(user: User) -> list[str]:
     return cart.merge_guest_cart(user, guest)
 
 
-def _absorb_after_sign_in() -> None:
-    """Until the sign-in view merges the guest cart itself, the first cart page after it does."""
-    if current_user.is_authenticated and GUEST_CART in session:
-        for problem in absorb_guest_cart(current_user):
-            flash(problem, "warning")
-
-
 def current_quantities() -> dict[int, int]:
     if current_user.is_authenticated:
         return cart.quantities_of(current_user)
@@ -126,7 +119,6 @@ def _render_cart(failed: tuple[int, CartQuantityForm] | None = None):
 @bp.route("/cart")
 @allow(PUBLIC)
 def show():
-    _absorb_after_sign_in()
     return _render_cart()
 
 

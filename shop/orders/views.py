@@ -18,7 +18,7 @@ from shop.access import SIGNED_IN, allow, roles
 from shop.accounts.forms import EmptyForm
 from shop.accounts.roles import Role
 from shop.cart import services as cart
-from shop.cart.views import _absorb_after_sign_in, current_quantities
+from shop.cart.views import current_quantities
 from shop.errors import DomainError, NotFound
 from shop.extensions import db
 from shop.orders import services
@@ -70,7 +70,6 @@ def _parts(lines: list[cart.CartLine]) -> list[dict]:
 def checkout():
     form = CheckoutForm()
     if not form.is_submitted():
-        _absorb_after_sign_in()
         form.checkout_key.data = uuid4().hex  # a double submit of this form returns the same order
     lines = cart.lines_for(current_quantities())
     if not lines and not form.is_submitted():
