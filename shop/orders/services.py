@@ -22,7 +22,7 @@ from shop.catalog.models import Product
 from shop.catalog.services import listable_products
 from shop.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from shop.extensions import db
-from shop.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from shop.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from shop.orders.rules import ORDER_TRANSITIONS, SHIPMENT_TRANSITIONS
 from shop.regions.services import require_region
 from shop.types import utcnow
@@ -334,3 +334,30 @@ def complete_orders(now: datetime | None = None) -> list[int]:
         transition_order(order, "complete", None, "job", _("the refund window has passed"), completed_at=now)
         completed.append(order.id)
     return completed
+
+
+def parts_to_ship(user: User) -> list[Shipment]:
+    """The staff's parts of paid orders still awaiting shipment, oldest payment first."""
+    from sqlalchemy.orm import selectinload
+
+    cooperative_ids = user.cooperative_ids()
+    if not cooperative_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Shipment)
+            .join(Shipment.order)
+            .where(
+                Shipment.cooperative_id.in_(cooperative_ids),
+                Shipment.status == ShipmentStatus.AWAITING,
+                Order.status == OrderStatus.PAID,
+            )
+            .options(selectinload(Shipment.lines), selectinload(Shipment.order))
+            .order_by(Order.paid_at, Order.id, Shipment.id)
+        )
+    )
+
+
+def all_orders():
+    """Every order, newest first, as a query to paginate (operators)."""
+    return select(Order).order_by(Order.id.desc())

@@ -11,8 +11,6 @@ from uuid import uuid4
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from shop.access import SIGNED_IN, allow, roles
 from shop.accounts.forms import EmptyForm
@@ -33,10 +31,9 @@ from shop.orders.forms import (
     PayForm,
     ShipForm,
 )
-from shop.orders.models import Order, OrderStatus, Shipment, ShipmentStatus
+from shop.orders.models import OrderStatus
 from shop.payments import gateway
 from shop.payments import services as payments
-from shop.payments.models import PaymentFlag
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("orders", __name__)
@@ -175,28 +172,6 @@ def confirm_receipt(order_id: int):
 # --- Cooperatives ------------------------------------------------------------------------------------
 
 
-def _parts_to_ship(cooperative_ids: set[int]) -> list[Shipment]:
-    """Read-only: the staff's parts of paid orders still awaiting shipment, oldest order first.
-
-    (A tiny query kept here until the orders services offer it; see shop.orders.services.ship.)
-    """
-    if not cooperative_ids:
-        return []
-    return list(
-        db.session.scalars(
-            select(Shipment)
-            .join(Shipment.order)
-            .where(
-                Shipment.cooperative_id.in_(cooperative_ids),
-                Shipment.status == ShipmentStatus.AWAITING,
-                Order.status == OrderStatus.PAID,
-            )
-            .options(selectinload(Shipment.lines), selectinload(Shipment.order))
-            .order_by(Order.paid_at, Order.id, Shipment.id)
-        )
-    )
-
-
 @bp.route("/coop/orders")
 @allow(STAFF_ONLY)
 def to_ship():
@@ -204,7 +179,7 @@ def to_ship():
 
 
 def _render_to_ship(failed: tuple[int, ShipForm] | None = None):
-    shipments = _parts_to_ship(current_user.cooperative_ids())
+    shipments = services.parts_to_ship(current_user)
     forms = {s.order_id: ShipForm(formdata=None) for s in shipments}
     if failed is not None and failed[0] in forms:
         forms[failed[0]] = failed[1]
@@ -233,12 +208,8 @@ def ship(order_id: int):
 @allow(OPERATOR)
 def ops_orders():
     """Every order, newest first, and the payments an operator must look at (read-only queries)."""
-    page = db.paginate(
-        select(Order).order_by(Order.id.desc()), page=request.args.get("page", 1, type=int), per_page=OPS_PAGE_SIZE
-    )
-    flags = db.session.scalars(
-        select(PaymentFlag).where(PaymentFlag.resolved_at.is_(None)).order_by(PaymentFlag.id.desc())
-    ).all()
+    page = db.paginate(services.all_orders(), page=request.args.get("page", 1, type=int), per_page=OPS_PAGE_SIZE)
+    flags = payments.unresolved_flags()
     return render_template("orders/ops_orders.html", page=page, flags=flags)
 
 

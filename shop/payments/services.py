@@ -356,3 +356,9 @@ def _replace_declined_intent(order_id: int, intent_id: str) -> None:
     )
     _commit()
     ensure_payment_intent(order_id)
+
+
+def unresolved_flags() -> list[PaymentFlag]:
+    return list(
+        db.session.scalars(select(PaymentFlag).where(PaymentFlag.resolved_at.is_(None)).order_by(PaymentFlag.id.desc()))
+    )
