@@ -151,6 +151,10 @@ def _register_hooks(app: Flask) -> None:
             return response  # the request never used the database session (e.g. a cached answer)
         if response.status_code < 400 and not g.get("use_case_failed"):
             db.session.commit()
+            if g.get("outbox_has_mail"):
+                from shop.notifications.services import send_pending
+
+                send_pending()  # after the commit; a failure leaves the mail in the outbox, never undoes the order
         else:
             db.session.rollback()
         return response
@@ -189,12 +193,13 @@ def _policy_for(stripe_js_url: str, inline_scripts: bool) -> str:
 def _register_cli(app: Flask) -> None:
     from certification.cli import certification_cli
     from shop.demo.cli import seed_demo
-    from shop.payments.cli import orders_cli, payments_cli
+    from shop.payments.cli import notifications_cli, orders_cli, payments_cli
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(certification_cli)
     app.cli.add_command(orders_cli)
     app.cli.add_command(payments_cli)
+    app.cli.add_command(notifications_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -48,6 +48,13 @@ def load_config(instance_path: Path) -> dict:
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_PAYMENT_METHOD_TYPES": env.get("STRIPE_PAYMENT_METHOD_TYPES", "card,alipay,wechat_pay"),
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL") or None,
+        # E-mail: sent from the outbox after each commit when MAIL_SERVER is set (`flask notifications send` retries).
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env.get("MAIL_PORT", 25)),
+        "MAIL_USE_TLS": env.get("MAIL_USE_TLS", "0") == "1",
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_FROM": env.get("MAIL_FROM", "扶贫好物商城 <noreply@fupin.example>"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") == "1",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -15,6 +15,7 @@ from shop.cart.models import CartItem
 from shop.catalog.cache import CatalogState
 from shop.catalog.models import Product, ProductPhoto
 from shop.cooperatives.models import Cooperative
+from shop.notifications.models import OutboxEmail
 from shop.orders.models import Order, OrderEvent, OrderLine, Refund, RefundLine, Shipment
 from shop.payments.models import PaymentFlag, ProviderEvent
 from shop.regions.models import Region
@@ -34,6 +35,7 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OrderLine",
+    "OutboxEmail",
     "PaymentFlag",
     "Product",
     "ProductPhoto",

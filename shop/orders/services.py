@@ -22,6 +22,7 @@ from shop.catalog.models import Product
 from shop.catalog.services import listable_products
 from shop.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from shop.extensions import db
+from shop.notifications import services as notifications
 from shop.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from shop.orders.rules import ORDER_TRANSITIONS, SHIPMENT_TRANSITIONS
 from shop.regions.services import require_region
@@ -281,9 +282,11 @@ def ship(user: User, order_id: int, carrier: str, tracking_number: str) -> Shipm
     mine = [s for s in order.shipments if s.cooperative_id in user.cooperative_ids()]
     if not mine:
         raise NotAllowed(_("None of this order's lines are your cooperative's."))
-    return transition_shipment(
+    shipment = transition_shipment(
         mine[0], "ship", user, "cooperative", carrier=carrier[:40], tracking_number=tracking_number, shipped_at=utcnow()
     )
+    notifications.shipment_sent(shipment)
+    return shipment
 
 
 def confirm_receipt(user: User, order_id: int) -> Order:

@@ -17,6 +17,7 @@ from shop.accounts.roles import Role
 from shop.catalog.models import Product
 from shop.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from shop.extensions import db
+from shop.notifications import services as notifications
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine, RefundStatus
 from shop.payments import gateway
@@ -116,6 +117,29 @@ def get_refund(user: User, refund_id: int) -> Refund:
     return refund
 
 
+def refunds_to_decide(user: User) -> list[Refund]:
+    """Requested refunds of paid orders that this staff member may decide (all their lines are of the
+    user's cooperatives), oldest first. A read-only query."""
+    cooperative_ids = user.cooperative_ids()
+    if not cooperative_ids:
+        return []
+    candidates = db.session.scalars(
+        select(Refund)
+        .join(Order, Order.id == Refund.order_id)
+        .where(
+            Refund.status == RefundStatus.REQUESTED,
+            Order.status == OrderStatus.PAID,
+            Refund.id.in_(
+                select(RefundLine.refund_id)
+                .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
+                .where(OrderLine.cooperative_id.in_(cooperative_ids))
+            ),
+        )
+        .order_by(Refund.id)
+    )
+    return [refund for refund in candidates if _may_decide(user, refund)]
+
+
 def reject(user: User, refund_id: int, note: str) -> Refund:
     refund = get_refund(user, refund_id)
     if not _may_decide(user, refund):
@@ -141,6 +165,7 @@ def reject(user: User, refund_id: int, note: str) -> Refund:
         note=f"#{refund.id}: {note.strip()}",
     )
     db.session.flush()
+    notifications.refund_decided(refund)
     return refund
 
 
@@ -228,6 +253,7 @@ def _record_success(user: User, refund_id: int, provider_refund_id: str) -> Refu
         note=f"#{refund.id}: {refund.amount_fen} fen ({provider_refund_id})",
     )
     db.session.flush()
+    notifications.refund_decided(refund)
     return refund
 
 

@@ -7,98 +7,29 @@ signing scheme (`gateway.sign_webhook_payload`), and said so at each test.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from shop.accounts.roles import Role
-from shop.catalog.models import Product
 from shop.extensions import db
 from shop.orders.models import Order
 from shop.payments import gateway
 from shop.payments import services as payments
 from shop.payments.models import PaymentFlag, ProviderEvent
 from shop.types import utcnow
-from tests.factories import SHENZHOU
-from tests.payments.test_gateway import GOOD_CARD, browser_token
+from tests.payments.helpers import (
+    ADDRESS,
+    bearer,
+    order_row,
+    pay_with_card,
+    post_event,
+    stock,
+    succeeded_event,
+)
+from tests.payments.test_gateway import browser_token
 
-ADDRESS = {
-    "recipient": "王小明",
-    "mobile": "13800138000",
-    "district_code": "110105",
-    "detail": "朝阳路 1 号 2 单元 301",
-}
 pytestmark = pytest.mark.usefixtures("stripe_config", "app_ctx")  # the gateway reads the app config
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def bought(client, make):
-    """A buyer who checked out 2 boxes of peaches (stock 20): the order awaits payment."""
-    coop = make.cooperative(county=SHENZHOU, shipping_fee_fen=1000)
-    product = make.product(coop, name="深州蜜桃礼盒", price_fen=8800, stock=20, unit="箱")
-    buyer = bearer(make.token(make.user(Role.CONSUMER)))
-    client.post("/api/v1/cart", json={"product_id": product, "quantity": 2}, headers=buyer)
-    order = client.post("/api/v1/orders", json={"checkout_key": "pay-test-0001", **ADDRESS}, headers=buyer)
-    assert order.status_code == 201, order.json
-    return {"order": order.json, "buyer": buyer, "product": product, "coop": coop}
-
-
-def order_row(app, order_id) -> Order:
-    with app.app_context():
-        order = db.session.get(Order, order_id)
-        db.session.expunge(order)
-        return order
-
-
-def stock(app, product_id) -> int:
-    with app.app_context():
-        return db.session.get(Product, product_id).stock
-
-
-def pay_with_card(intent_id: str, base_url: str, number: str = GOOD_CARD):
-    """What the payment page does: Stripe.js makes a token in the browser, the server confirms with it."""
-    with_token = browser_token(base_url, number)
-    return gateway.confirm_with_card(intent_id, with_token["id"])
-
-
-def post_event(client, event: dict, secret: str, signature: str | None = None):
-    payload = json.dumps(event).encode()
-    signature = signature if signature is not None else gateway.sign_webhook_payload(payload, secret)
-    return client.post(
-        "/api/v1/payments/stripe/webhook",
-        data=payload,
-        content_type="application/json",
-        headers={"Stripe-Signature": signature},
-    )
-
-
-def succeeded_event(order: dict, event_id: str = "evt_test_1", amount: int | None = None, currency: str = "cny"):
-    return {
-        "id": event_id,
-        "type": "payment_intent.succeeded",
-        "data": {
-            "object": {
-                "id": order["payment_intent_id"],
-                "object": "payment_intent",
-                "amount": amount or order["total_fen"],
-                "currency": currency,
-                "status": "succeeded",
-                "metadata": {"order": order["reference"]},
-            }
-        },
-    }
-
-
-@pytest.fixture
-def placed(app, bought):
-    row = order_row(app, bought["order"]["id"])
-    return {**bought, "row": row, "order": {**bought["order"], "payment_intent_id": row.payment_intent_id}}
 
 
 def test_checkout_creates_one_payment_intent_in_cny_fen(app, client, placed, localstripe_server):
@@ -276,15 +207,19 @@ def test_a_card_reference_that_stripe_js_did_not_make_is_refused(client, placed)
     assert response.status_code == 422 and "card" in response.json["error"]["fields"]
 
 
-def test_shipments_are_delivered_automatically_and_orders_complete_after_the_refund_window(app, client, make, placed,
-                                                                                           stripe_config):
+def test_shipments_are_delivered_automatically_and_orders_complete_after_the_refund_window(
+    app, client, make, placed, stripe_config
+):
     from shop.orders import services as order_services
 
     post_event(client, succeeded_event(placed["order"]), stripe_config["STRIPE_WEBHOOK_SECRET"])
     order_id = placed["order"]["id"]
     staff = bearer(make.token(make.staff(placed["coop"])))
-    client.post(f"/api/v1/orders/{order_id}/shipments", headers=staff,
-                json={"carrier": "顺丰", "tracking_number": "SF1234567890"})
+    client.post(
+        f"/api/v1/orders/{order_id}/shipments",
+        headers=staff,
+        json={"carrier": "顺丰", "tracking_number": "SF1234567890"},
+    )
     days = app.config["AUTO_DELIVERY_DAYS"]
     assert order_services.deliver_overdue_shipments(utcnow() + timedelta(days=days - 1)) == []
     later = utcnow() + timedelta(days=days + 1)

@@ -17,7 +17,8 @@ from shop.orders.models import Order
 from shop.payments import gateway
 from shop.payments import refunds as refund_service
 from tests.factories import SHENZHOU
-from tests.payments.test_checkout_payments import ADDRESS, bearer, browser_token
+from tests.payments.helpers import ADDRESS, bearer
+from tests.payments.test_gateway import browser_token
 
 pytestmark = pytest.mark.usefixtures("stripe_config", "app_ctx")
 

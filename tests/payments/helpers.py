@@ -1,0 +1,68 @@
+"""Helpers of the payment tests: an order placed and paid through the API and the real emulator."""
+
+from __future__ import annotations
+
+import json
+
+from shop.catalog.models import Product
+from shop.extensions import db
+from shop.orders.models import Order
+from shop.payments import gateway
+from tests.payments.test_gateway import GOOD_CARD, browser_token
+
+ADDRESS = {
+    "recipient": "王小明",
+    "mobile": "13800138000",
+    "district_code": "110105",
+    "detail": "朝阳路 1 号 2 单元 301",
+}
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def order_row(app, order_id) -> Order:
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        db.session.expunge(order)
+        return order
+
+
+def stock(app, product_id) -> int:
+    with app.app_context():
+        return db.session.get(Product, product_id).stock
+
+
+def pay_with_card(intent_id: str, base_url: str, number: str = GOOD_CARD):
+    """What the payment page does: Stripe.js makes a token in the browser, the server confirms with it."""
+    with_token = browser_token(base_url, number)
+    return gateway.confirm_with_card(intent_id, with_token["id"])
+
+
+def post_event(client, event: dict, secret: str, signature: str | None = None):
+    payload = json.dumps(event).encode()
+    signature = signature if signature is not None else gateway.sign_webhook_payload(payload, secret)
+    return client.post(
+        "/api/v1/payments/stripe/webhook",
+        data=payload,
+        content_type="application/json",
+        headers={"Stripe-Signature": signature},
+    )
+
+
+def succeeded_event(order: dict, event_id: str = "evt_test_1", amount: int | None = None, currency: str = "cny"):
+    return {
+        "id": event_id,
+        "type": "payment_intent.succeeded",
+        "data": {
+            "object": {
+                "id": order["payment_intent_id"],
+                "object": "payment_intent",
+                "amount": amount or order["total_fen"],
+                "currency": currency,
+                "status": "succeeded",
+                "metadata": {"order": order["reference"]},
+            }
+        },
+    }
