@@ -2,10 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
+from wtforms import BooleanField, HiddenField, IntegerField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from shop.cart.services import MAX_QUANTITY
+from shop.orders.models import Order, OrderLine
 
 ORDER_STATUS_LABELS = {
     "pending_payment": _l("Awaiting payment"),
@@ -41,6 +42,16 @@ EVENT_LABELS = {
     "complete": _l("Order completed"),
     "ship": _l("Shipped"),
     "deliver": _l("Receipt confirmed"),
+    "refund_requested": _l("Refund requested"),
+    "refund_rejected": _l("Refund refused"),
+    "refund": _l("Refund paid back"),
+}
+REFUND_STATUS_LABELS = {
+    "requested": _l("Awaiting decision"),
+    "approved": _l("Approved, being paid back"),
+    "succeeded": _l("Refunded"),
+    "failed": _l("Payment service failed"),
+    "rejected": _l("Refused"),
 }
 ACTOR_LABELS = {
     "buyer": _l("buyer"),
@@ -107,3 +118,56 @@ class PayForm(FlaskForm):
 class ShipForm(FlaskForm):
     carrier = StringField(_l("Carrier"), validators=[DataRequired(), Length(max=40)])
     tracking_number = StringField(_l("Tracking number"), validators=[DataRequired(), Length(max=40)])
+
+
+class RefundRequestForm(FlaskForm):
+    """The buyer's request: a quantity per line (fields `line_<id>`, added by `refund_form`) and a reason."""
+
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Say why you want a refund.")), Length(max=500)])
+
+    def items(self) -> list[tuple[int, int]]:
+        """(order line id, quantity) for each line with a quantity above 0."""
+        return [(line.id, field.data) for line, field in self.line_fields if field.data]
+
+
+class OperatorRefundForm(RefundRequestForm):
+    """An operator's direct refund; the operator decides whether the goods go back to stock."""
+
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Say why.")), Length(max=500)])
+    return_stock = BooleanField(_l("Return the goods to stock"))
+
+
+def refund_form(order: Order, form_class: type[RefundRequestForm] = RefundRequestForm, **kwargs) -> RefundRequestForm:
+    """A refund form with one quantity field per line that still has something to refund (0 to what is left)."""
+
+    class Form(form_class):
+        pass
+
+    open_lines: list[OrderLine] = []
+    for line in order.lines:
+        left = line.quantity - line.refunded_quantity
+        if left <= 0:
+            continue
+        message = _l("Choose a quantity from 0 to %(n)d.", n=left)
+        setattr(
+            Form,
+            f"line_{line.id}",
+            IntegerField(line.product_name, default=0, validators=[Optional(), NumberRange(0, left, message)]),
+        )
+        open_lines.append(line)
+    form = Form(**kwargs)
+    form.line_fields = [(line, form[f"line_{line.id}"]) for line in open_lines]
+    return form
+
+
+BACK_TARGETS = ("list", "order")
+
+
+class ApproveRefundForm(FlaskForm):
+    note = StringField(_l("Note (optional)"), validators=[Length(max=500)])
+    back = HiddenField(default="list", validators=[AnyOf(BACK_TARGETS)])
+
+
+class RejectRefundForm(FlaskForm):
+    note = StringField(_l("Why it is refused"), validators=[Length(max=500)])  # required: the service says so
+    back = HiddenField(default="list", validators=[AnyOf(BACK_TARGETS)])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,6 +19,7 @@ from shop.cart import services as cart
 from shop.cart.views import current_quantities
 from shop.errors import DomainError, NotFound
 from shop.extensions import db
+from shop.money import format_fen
 from shop.orders import services
 from shop.orders.forms import (
     ACTOR_LABELS,
@@ -26,13 +27,19 @@ from shop.orders.forms import (
     FLAG_LABELS,
     ORDER_STATUS_LABELS,
     PAYMENT_STATUS_LABELS,
+    REFUND_STATUS_LABELS,
     SHIPMENT_STATUS_LABELS,
+    ApproveRefundForm,
     CheckoutForm,
+    OperatorRefundForm,
     PayForm,
+    RefundRequestForm,
+    RejectRefundForm,
     ShipForm,
+    refund_form,
 )
-from shop.orders.models import OrderStatus
-from shop.payments import gateway
+from shop.orders.models import OrderStatus, RefundStatus
+from shop.payments import gateway, refunds
 from shop.payments import services as payments
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
@@ -40,6 +47,7 @@ bp = Blueprint("orders", __name__)
 BUYERS = roles(Role.CONSUMER)
 STAFF_ONLY = roles(Role.COOPERATIVE_STAFF)
 OPERATOR = roles(Role.OPERATOR)
+DECIDERS = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
 OPS_PAGE_SIZE = 50
 
 
@@ -104,13 +112,33 @@ def my_orders():
 @allow(SIGNED_IN)
 def detail(order_id: int):
     """One order, as its buyer, the staff of one of its cooperatives, or an operator sees it."""
-    order = services.get_order(current_user, order_id)
-    return render_template(
+    return _render_detail(services.get_order(current_user, order_id))
+
+
+def _render_detail(order, refund_request=None, operator_refund=None):
+    """The order page; a refused refund form is shown again with its errors (422)."""
+    is_buyer = order.buyer_id == current_user.id
+    is_operator = current_user.has_role(Role.OPERATOR)
+    has_open_lines = any(line.quantity > line.refunded_quantity for line in order.lines)
+    if refund_request is None and is_buyer and order.status == OrderStatus.PAID and has_open_lines:
+        refund_request = refund_form(order, RefundRequestForm, formdata=None)
+    if operator_refund is None and is_operator and order.status in refunds.REFUNDABLE and has_open_lines:
+        operator_refund = refund_form(order, OperatorRefundForm, formdata=None, prefix="ops")
+    decide = is_operator and any(r.status == RefundStatus.REQUESTED for r in order.refunds)
+    failed = (refund_request is not None and refund_request.is_submitted()) or (
+        operator_refund is not None and operator_refund.is_submitted()
+    )
+    page = render_template(
         "orders/detail.html",
         order=order,
-        is_buyer=order.buyer_id == current_user.id,
+        is_buyer=is_buyer,
         action_form=EmptyForm(formdata=None),
+        refund_request=refund_request,
+        operator_refund=operator_refund,
+        approve_form=ApproveRefundForm(formdata=None, back="order") if decide else None,
+        reject_form=RejectRefundForm(formdata=None, back="order") if decide else None,
     )
+    return page, (422 if failed else 200)
 
 
 @bp.route("/orders/<int:order_id>/pay", methods=["GET", "POST"])
@@ -169,6 +197,26 @@ def confirm_receipt(order_id: int):
     return redirect(target)
 
 
+@bp.route("/orders/<int:order_id>/refunds", methods=["POST"])
+@allow(BUYERS)
+def request_refund(order_id: int):
+    order = services.get_order(current_user, order_id)  # not this user's order: 404, as everywhere
+    form = refund_form(order, RefundRequestForm)
+    if form.validate_on_submit():
+        try:
+            refunds.request_refund(current_user, order_id, form.items(), form.reason.data)
+        except NotFound:
+            raise
+        except DomainError as error:
+            db.session.rollback()  # nothing half-done stays, and the page shows the order as it is
+            show_domain_error(form, error)
+            order = services.get_order(current_user, order_id)
+        else:
+            flash(_("Your refund request was sent to the cooperative."), "success")
+            return redirect(url_for("orders.detail", order_id=order_id))
+    return _render_detail(order, refund_request=form)
+
+
 # --- Cooperatives ------------------------------------------------------------------------------------
 
 
@@ -201,6 +249,57 @@ def ship(order_id: int):
     return _render_to_ship(failed=(order_id, form))
 
 
+@bp.route("/coop/refunds")
+@allow(STAFF_ONLY)
+def refunds_to_decide():
+    """Requested refunds of this staff member's cooperatives, oldest first, each with approve and reject forms."""
+    return render_template(
+        "orders/refunds_to_decide.html",
+        refunds=refunds.refunds_to_decide(current_user),
+        approve_form=ApproveRefundForm(formdata=None),
+        reject_form=RejectRefundForm(formdata=None),
+    )
+
+
+def _decision_target(form, refund_id: int) -> str:
+    if form.back.data == "order":
+        refund = refunds.get_refund(current_user, refund_id)  # 404 when the refund is not visible
+        return url_for("orders.detail", order_id=refund.order_id)
+    return url_for("orders.refunds_to_decide")
+
+
+def _decide(refund_id: int, form, decision, done: str):
+    """Approve or reject: a refusal (409, 422, 503) is flashed and nothing half-done is committed."""
+    target = _decision_target(form, refund_id)
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            flash(_("The form expired: please send it again."), "error")
+        for message in form.note.errors:
+            flash(message, "error")
+        g.use_case_failed = True
+        return redirect(target)
+    try:
+        decision(current_user, refund_id, form.note.data or "")
+    except NotFound:
+        raise
+    except DomainError as error:
+        return redirect_after_refusal(error, target)
+    flash(done, "success")
+    return redirect(target)
+
+
+@bp.route("/refunds/<int:refund_id>/approve", methods=["POST"])
+@allow(DECIDERS)
+def approve_refund(refund_id: int):
+    return _decide(refund_id, ApproveRefundForm(), refunds.approve, _("The refund was approved and paid back."))
+
+
+@bp.route("/refunds/<int:refund_id>/reject", methods=["POST"])
+@allow(DECIDERS)
+def reject_refund(refund_id: int):
+    return _decide(refund_id, RejectRefundForm(), refunds.reject, _("The refund was refused."))
+
+
 # --- Operators ---------------------------------------------------------------------------------------
 
 
@@ -213,6 +312,29 @@ def ops_orders():
     return render_template("orders/ops_orders.html", page=page, flags=flags)
 
 
+@bp.route("/ops/orders/<int:order_id>/refunds", methods=["POST"])
+@allow(OPERATOR)
+def operator_refund(order_id: int):
+    """After-sales: an operator refunds lines of a paid or completed order directly."""
+    order = services.get_order(current_user, order_id)
+    form = refund_form(order, OperatorRefundForm, prefix="ops")
+    if form.validate_on_submit():
+        try:
+            refund = refunds.operator_refund(
+                current_user, order_id, form.items(), form.reason.data, form.return_stock.data
+            )
+        except NotFound:
+            raise
+        except DomainError as error:
+            db.session.rollback()  # nothing half-done stays, and the page shows the order as it is
+            show_domain_error(form, error)
+            order = services.get_order(current_user, order_id)
+        else:
+            flash(_("Refunded %(amount)s.", amount=format_fen(refund.amount_fen)), "success")
+            return redirect(url_for("orders.detail", order_id=order_id))
+    return _render_detail(order, operator_refund=form)
+
+
 @bp.context_processor
 def order_labels():
     return {
@@ -222,4 +344,5 @@ def order_labels():
         "event_labels": EVENT_LABELS,
         "actor_labels": ACTOR_LABELS,
         "flag_labels": FLAG_LABELS,
+        "refund_status_labels": REFUND_STATUS_LABELS,
     }

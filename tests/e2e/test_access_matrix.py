@@ -144,6 +144,11 @@ EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("orders.to_ship", "GET"): STAFF_ONLY,
     ("orders.ship", "POST"): STAFF_ONLY,
     ("orders.ops_orders", "GET"): OPERATOR,
+    ("orders.request_refund", "POST"): BUYERS,
+    ("orders.refunds_to_decide", "GET"): STAFF_ONLY,
+    ("orders.approve_refund", "POST"): STAFF,
+    ("orders.reject_refund", "POST"): STAFF,
+    ("orders.operator_refund", "POST"): OPERATOR,
 }
 
 SAMPLE_ARGS = {
