@@ -150,3 +150,6 @@ def refund_decided(refund) -> None:
         subject = _zh("Your refund request for order %(ref)s was declined", ref=order.reference)
         body = refund.decision_note
     queue(buyer.email, subject, body)
+    for cooperative_id in {refund_line.order_line.cooperative_id for refund_line in refund.lines}:
+        for address in staff_addresses(cooperative_id):
+            queue(address, subject, body)

@@ -231,3 +231,17 @@ def test_shipments_are_delivered_automatically_and_orders_complete_after_the_ref
     db.session.commit()
     events = client.get(f"/api/v1/orders/{order_id}", headers=placed["buyer"]).json["events"]
     assert [(e["action"], e["actor_role"]) for e in events][-2:] == [("deliver", "job"), ("complete", "job")]
+
+
+def test_a_payment_for_an_order_cancelled_meanwhile_is_given_back_by_the_reconcile_job(
+    app, client, placed, stripe_config, localstripe_server
+):
+    """The buyer paid at the provider while the shop had already cancelled the order (stock released)."""
+    intent = pay_with_card(placed["row"].payment_intent_id, localstripe_server)
+    db.session.execute(sa.update(Order).values(status="cancelled"))
+    db.session.commit()
+    event = succeeded_event({**placed["order"], "payment_intent_id": intent.id})
+    assert post_event(client, event, stripe_config["STRIPE_WEBHOOK_SECRET"]).json["outcome"] == "flagged: refund due"
+    assert payments.refund_due_payments() == [placed["order"]["id"]]
+    assert order_row(app, placed["order"]["id"]).payment_status == "refunded_after_cancel"
+    assert payments.refund_due_payments() == []  # once
