@@ -16,6 +16,8 @@ notifications_cli = AppGroup("notifications", help="E-mail notifications.")
 def send_command():
     """Send the e-mails waiting in the outbox (after a mail server was down, for instance)."""
     click.echo(f"sent: {send_pending(limit=500)}")
+
+
 payments_cli = AppGroup("payments", help="Payments through the provider.")
 
 
