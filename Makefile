@@ -67,6 +67,7 @@ test: lint test-sqlite test-postgres
 
 bench: install
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/checkout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
