@@ -165,36 +165,31 @@ def pay(order_id: int):
     return render_form("orders/pay.html", form, order=order, stripe=gateway.settings())
 
 
-@bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
-@allow(BUYERS)
-def cancel(order_id: int):
+def _buyer_action(order_id: int, use_case, done: str):
+    """A button of the buyer's on the order page: run the use case, or flash its refusal and go back."""
     target = url_for("orders.detail", order_id=order_id)
     if not EmptyForm().validate_on_submit():
         return redirect(target)
     try:
-        payments.cancel_by_buyer(current_user, order_id)
+        use_case(current_user, order_id)
     except NotFound:
         raise  # not this user's order: 404, as everywhere
     except DomainError as error:
         return redirect_after_refusal(error, target)
-    flash(_("The order was cancelled."), "success")
+    flash(done, "success")
     return redirect(target)
+
+
+@bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@allow(BUYERS)
+def cancel(order_id: int):
+    return _buyer_action(order_id, payments.cancel_by_buyer, _("The order was cancelled."))
 
 
 @bp.route("/orders/<int:order_id>/receipt", methods=["POST"])
 @allow(BUYERS)
 def confirm_receipt(order_id: int):
-    target = url_for("orders.detail", order_id=order_id)
-    if not EmptyForm().validate_on_submit():
-        return redirect(target)
-    try:
-        services.confirm_receipt(current_user, order_id)
-    except NotFound:
-        raise  # not this user's order: 404, as everywhere
-    except DomainError as error:
-        return redirect_after_refusal(error, target)
-    flash(_("Thank you: receipt confirmed."), "success")
-    return redirect(target)
+    return _buyer_action(order_id, services.confirm_receipt, _("Thank you: receipt confirmed."))
 
 
 @bp.route("/orders/<int:order_id>/refunds", methods=["POST"])
