@@ -15,14 +15,20 @@ from shop.cart.models import CartItem
 from shop.catalog.cache import CatalogState
 from shop.catalog.models import Product, ProductPhoto
 from shop.cooperatives.models import Cooperative
+from shop.households.models import BenefitLink, Household, ProductSourcing
+from shop.ledger.models import Account, JournalEntry, Posting
 from shop.notifications.models import OutboxEmail
 from shop.orders.models import Order, OrderEvent, OrderLine, Refund, RefundLine, Shipment
 from shop.payments.models import PaymentFlag, ProviderEvent
+from shop.payouts.models import PayoutBatch, PayoutLine
 from shop.regions.models import Region
+from shop.settlement.models import LineSettlement, SettlementRun, ShipmentSettlement
 
 __all__ = [
+    "Account",
     "ApiToken",
     "Application",
+    "BenefitLink",
     "CalendarDay",
     "CartItem",
     "CatalogState",
@@ -31,20 +37,29 @@ __all__ = [
     "Cooperative",
     "Document",
     "Event",
+    "Household",
+    "JournalEntry",
+    "LineSettlement",
     "Objection",
     "Order",
     "OrderEvent",
     "OrderLine",
     "OutboxEmail",
     "PaymentFlag",
+    "PayoutBatch",
+    "PayoutLine",
+    "Posting",
     "Product",
     "ProductPhoto",
+    "ProductSourcing",
     "ProviderEvent",
     "Refund",
     "RefundLine",
     "Region",
     "RoleGrantEvent",
+    "SettlementRun",
     "Shipment",
+    "ShipmentSettlement",
     "User",
     "UserRole",
     "Version",

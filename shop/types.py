@@ -46,3 +46,14 @@ Fen = Annotated[int, mapped_column(BigInteger)]
 def sql_in(column: str, values) -> str:
     """The text of a CHECK constraint that a column holds one of an enum's values."""
     return f"{column} IN ({', '.join(repr(getattr(v, 'value', v)) for v in values)})"
+
+
+def insert_ignoring_duplicates(model, unique_columns: list[str]):
+    """INSERT … ON CONFLICT (columns) DO NOTHING on PostgreSQL and SQLite alike: the race-free way to make a row
+    that a concurrent transaction may be making too (add .returning() to learn whether this one made it)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from shop.extensions import db
+
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).on_conflict_do_nothing(index_elements=unique_columns)

@@ -34,6 +34,9 @@ class Product(db.Model):
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("min_order_quantity >= 1", name="min_order_quantity_positive"),
         CheckConstraint(sql_in("category", Category), name="category_known"),
+        CheckConstraint(
+            "household_share_bp IS NULL OR household_share_bp BETWEEN 0 AND 10000", name="household_share_in_range"
+        ),
         # The catalogue's default order; the listing query walks it.
         Index("ix_products_active_created", "is_active", "created_at"),
     )
@@ -48,6 +51,8 @@ class Product(db.Model):
     stock: Mapped[int] = mapped_column(Integer, default=0)
     min_order_quantity: Mapped[int] = mapped_column(Integer, default=1)
     description: Mapped[str] = mapped_column(Text, default="")
+    # Overrides the cooperative's household share for this product (NULL: the cooperative's).
+    household_share_bp: Mapped[int | None] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
@@ -29,6 +29,7 @@ class Cooperative(db.Model):
         CheckConstraint("status IN ('active', 'suspended')", name="status_known"),
         CheckConstraint("length(credit_code) = 18", name="credit_code_length"),
         CheckConstraint("shipping_fee_fen >= 0 AND free_shipping_threshold_fen >= 0", name="shipping_not_negative"),
+        CheckConstraint("household_share_bp BETWEEN 0 AND 10000", name="household_share_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +47,8 @@ class Cooperative(db.Model):
     # Shipping: a fee for each order's part from this cooperative, waived from a threshold (0: no threshold).
     shipping_fee_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     free_shipping_threshold_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Basis points of each settled line's net amount that go to the linked households (1000 = 10 %).
+    household_share_bp: Mapped[int] = mapped_column(Integer, default=1000, server_default="1000")
     status: Mapped[str] = mapped_column(String(12), default=CooperativeStatus.ACTIVE, index=True)
     status_reason: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

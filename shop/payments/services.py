@@ -14,7 +14,6 @@ import time
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shop.accounts.models import User
 from shop.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
@@ -24,7 +23,7 @@ from shop.orders import services as orders
 from shop.orders.models import Order, OrderStatus
 from shop.payments import gateway
 from shop.payments.models import PaymentFlag, ProviderEvent
-from shop.types import utcnow
+from shop.types import insert_ignoring_duplicates, utcnow
 
 log = logging.getLogger(__name__)
 INTENT_WAIT_SECONDS = 10.0
@@ -114,11 +113,9 @@ def checkout(buyer: User, address: orders.Address, checkout_key: str) -> Order:
 
 def _first_time(event_id: str, event_type: str, object_id: str) -> bool:
     """Record the event id; False when it was processed before (a replay, or a concurrent delivery)."""
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(ProviderEvent)
+        insert_ignoring_duplicates(ProviderEvent, ["event_id"])
         .values(event_id=event_id, event_type=event_type, object_id=object_id, received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(ProviderEvent.id)
     )
     return db.session.execute(statement).scalar_one_or_none() is not None

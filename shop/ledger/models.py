@@ -1,0 +1,153 @@
+"""The double-entry ledger: accounts, journal entries and their postings (../shared/LEDGER.md).
+
+Entries and postings are append-only: the ORM refuses to change them and database triggers refuse UPDATE and
+DELETE. On PostgreSQL a statement-level trigger also refuses any inserted entry whose postings do not balance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from shop.extensions import db
+from shop.types import UTCDateTime, sql_in, utcnow
+
+
+class AccountKind(StrEnum):
+    PROVIDER_CLEARING = "provider_clearing"  # asset: money the payment provider holds for us
+    BANK = "bank"  # asset: the platform's bank account
+    ORDERS_HELD = "orders_held"  # liability: received for order lines not yet settled
+    SUSPENSE = "suspense"  # liability: received but matching no order (or not its amount)
+    PLATFORM_FEE = "platform_fee"  # revenue
+    PROVIDER_FEES = "provider_fees"  # expense: what the payment provider charged
+    COOPERATIVE_PAYABLE = "cooperative_payable"  # liability: owed to one cooperative
+    HOUSEHOLD_PAYABLE = "household_payable"  # liability: owed to one household
+    COOPERATIVE_RECEIVABLE = "cooperative_receivable"  # asset: a claw-back a cooperative's payable could not cover
+    PAYOUTS_IN_TRANSIT = "payouts_in_transit"  # liability: in a payout batch, not yet confirmed paid
+
+
+class Side(StrEnum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+
+DEBIT_NORMAL = frozenset(
+    {
+        AccountKind.PROVIDER_CLEARING,
+        AccountKind.BANK,
+        AccountKind.PROVIDER_FEES,
+        AccountKind.COOPERATIVE_RECEIVABLE,
+    }
+)
+# Balances that must never go below zero: what we owe someone, or hold for them.
+NEVER_NEGATIVE = (
+    AccountKind.ORDERS_HELD,
+    AccountKind.COOPERATIVE_PAYABLE,
+    AccountKind.HOUSEHOLD_PAYABLE,
+    AccountKind.COOPERATIVE_RECEIVABLE,
+    AccountKind.PAYOUTS_IN_TRANSIT,
+)
+
+
+def normal_side(kind: str) -> Side:
+    return Side.DEBIT if kind in DEBIT_NORMAL else Side.CREDIT
+
+
+class Part(StrEnum):
+    """Which part of a settled line a posting gives or takes back (../shared/LEDGER.md, the split)."""
+
+    FEE = "fee"
+    COOPERATIVE = "cooperative"
+    HOUSEHOLD = "household"
+
+
+class Account(db.Model):
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (
+        CheckConstraint(sql_in("kind", AccountKind), name="kind_known"),
+        CheckConstraint(sql_in("normal_side", Side), name="normal_side_known"),
+        CheckConstraint(
+            "(kind = 'cooperative_payable' OR kind = 'cooperative_receivable') = (cooperative_id IS NOT NULL)",
+            name="cooperative_accounts_name_one",
+        ),
+        CheckConstraint(
+            "(kind = 'household_payable') = (household_id IS NOT NULL)", name="household_accounts_name_one"
+        ),
+        CheckConstraint(f"balance_fen >= 0 OR NOT {sql_in('kind', NEVER_NEGATIVE)}", name="owed_balances_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # 'orders_held', 'cooperative_payable:12', 'household_payable:7': one account per kind and owner.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    normal_side: Mapped[str] = mapped_column(String(6))
+    cooperative_id: Mapped[int | None] = mapped_column(ForeignKey("cooperatives.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    # Cached balance on the normal side, changed only together with postings (ledger check compares them).
+    balance_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class EntryCode(StrEnum):
+    PAYMENT = "payment"
+    PAYMENT_SUSPENSE = "payment_suspense"
+    REFUND = "refund"
+    SUSPENSE_RETURNED = "suspense_returned"
+    SETTLE = "settle"
+    SETTLE_SHIPPING = "settle_shipping"
+    REFUND_SETTLED = "refund_settled"
+    OFFSET = "offset"
+    PAYOUT = "payout"
+    PAYOUT_PAID = "payout_paid"
+    PAYOUT_FAILED = "payout_failed"
+
+
+class JournalEntry(db.Model):
+    __tablename__ = "journal_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(24))
+    # What caused it, for people: 'order:12', 'order_line:34', 'refund:5', 'payout_batch:3'.
+    reference: Mapped[str] = mapped_column(String(64))
+    # Posting the same key twice is a no-op that returns the first entry.
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    postings: Mapped[list[Posting]] = relationship(back_populates="entry", order_by="Posting.id")
+
+
+class Posting(db.Model):
+    __tablename__ = "postings"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint(sql_in("side", Side), name="side_known"),
+        CheckConstraint("part IS NULL OR " + sql_in("part", Part), name="part_known"),
+        CheckConstraint("link_id IS NULL OR part = 'household'", name="links_only_on_household_parts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
+    side: Mapped[str] = mapped_column(String(6))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # What the money concerns: the order line (and, for a household's part, the benefit link) or the shipment.
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
+    part: Mapped[str | None] = mapped_column(String(12))
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("benefit_links.id"))
+
+    entry: Mapped[JournalEntry] = relationship(back_populates="postings")
+    account: Mapped[Account] = relationship()
+
+
+@event.listens_for(Session, "before_flush")
+def _ledger_is_append_only(session, flush_context, instances):
+    """The ORM refuses to change or delete an entry or a posting (the database triggers refuse it too)."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, JournalEntry | Posting) and (obj in session.deleted or session.is_modified(obj)):
+            raise ValueError("ledger entries and postings are append-only")

@@ -1,0 +1,171 @@
+"""Posting to the ledger: one function writes an entry, and it refuses anything that does not balance."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+
+from shop.extensions import db
+from shop.ledger.models import Account, AccountKind, JournalEntry, Posting, Side, normal_side
+from shop.types import insert_ignoring_duplicates, utcnow
+
+
+class UnbalancedEntry(ValueError):
+    """A programming error: an entry whose debits and credits differ, or with a posting that is not > 0."""
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One posting of an entry about to be written."""
+
+    account_id: int
+    side: Side
+    amount_fen: int
+    order_line_id: int | None = None
+    shipment_id: int | None = None
+    part: str | None = None
+    link_id: int | None = None
+
+
+def account_key(kind: str, cooperative_id: int | None = None, household_id: int | None = None) -> str:
+    owner = cooperative_id if cooperative_id is not None else household_id
+    return kind if owner is None else f"{kind}:{owner}"
+
+
+def account_id(kind: AccountKind, *, cooperative_id: int | None = None, household_id: int | None = None) -> int:
+    """The account of this kind (and owner), opened on first use."""
+    key = account_key(kind, cooperative_id, household_id)
+    found = db.session.scalar(select(Account.id).where(Account.key == key))
+    if found is not None:
+        return found
+    db.session.execute(
+        insert_ignoring_duplicates(Account, ["key"]).values(
+            key=key,
+            kind=kind,
+            normal_side=normal_side(kind),
+            cooperative_id=cooperative_id,
+            household_id=household_id,
+            balance_fen=0,
+        )
+    )
+    return db.session.scalar(select(Account.id).where(Account.key == key))
+
+
+def check_balanced(legs: Iterable[Leg]) -> None:
+    legs = list(legs)
+    if len(legs) < 2:
+        raise UnbalancedEntry("an entry needs at least two postings")
+    if any(leg.amount_fen <= 0 for leg in legs):
+        raise UnbalancedEntry("every posting amount must be > 0 (leave zero parts out)")
+    debits = sum(leg.amount_fen for leg in legs if leg.side == Side.DEBIT)
+    credits = sum(leg.amount_fen for leg in legs if leg.side == Side.CREDIT)
+    if debits != credits:
+        raise UnbalancedEntry(f"debits {debits} ≠ credits {credits}")
+
+
+def post(
+    code: str,
+    idempotency_key: str,
+    reference: str,
+    legs: list[Leg],
+    *,
+    order_id: int | None = None,
+    order_line_id: int | None = None,
+    memo: str = "",
+    created_by_id: int | None = None,
+) -> int:
+    """Write one balanced entry and move the cached balances; returns the entry id.
+
+    Posting a key that already exists writes nothing and returns the first entry's id. The postings are written
+    by one INSERT statement, which PostgreSQL's statement-level trigger checks as a whole."""
+    check_balanced(legs)
+    entry_id = db.session.scalar(
+        insert_ignoring_duplicates(JournalEntry, ["idempotency_key"])
+        .values(
+            code=code,
+            reference=reference,
+            idempotency_key=idempotency_key,
+            order_id=order_id,
+            order_line_id=order_line_id,
+            memo=memo,
+            created_by_id=created_by_id,
+            created_at=utcnow(),
+        )
+        .returning(JournalEntry.id)
+    )
+    if entry_id is None:
+        return db.session.scalar(select(JournalEntry.id).where(JournalEntry.idempotency_key == idempotency_key))
+    db.session.execute(
+        insert(Posting).values(
+            [
+                {
+                    "entry_id": entry_id,
+                    "account_id": leg.account_id,
+                    "side": leg.side,
+                    "amount_fen": leg.amount_fen,
+                    "order_line_id": leg.order_line_id,
+                    "shipment_id": leg.shipment_id,
+                    "part": leg.part,
+                    "link_id": leg.link_id,
+                }
+                for leg in legs
+            ]
+        )
+    )
+    _move_balances(legs)
+    return entry_id
+
+
+def _move_balances(legs: list[Leg]) -> None:
+    sides = dict(
+        db.session.execute(
+            select(Account.id, Account.normal_side).where(Account.id.in_({leg.account_id for leg in legs}))
+        ).all()
+    )
+    change: dict[int, int] = defaultdict(int)
+    for leg in legs:
+        change[leg.account_id] += leg.amount_fen if leg.side == sides[leg.account_id] else -leg.amount_fen
+    # Always in account order, so two entries touching the same accounts cannot deadlock.
+    for account in sorted(change):
+        if change[account]:
+            db.session.execute(
+                update(Account)
+                .where(Account.id == account)
+                .values(balance_fen=Account.balance_fen + change[account])
+                .execution_options(synchronize_session=False)
+            )
+
+
+def balance(account: int, *, lock: bool = False) -> int:
+    """The cached balance on the account's normal side; `lock` holds the row until the transaction ends."""
+    query = select(Account.balance_fen).where(Account.id == account)
+    if lock:
+        query = query.with_for_update()
+    return db.session.scalar(query)
+
+
+def lock_accounts(account_ids: Iterable[int]) -> dict[int, int]:
+    """Lock accounts (in id order) and return their balances."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Account.id, Account.balance_fen).where(Account.id.in_(ids)).order_by(Account.id).with_for_update()
+    ).all()
+    return dict(rows)
+
+
+def balance_from_postings(account: int) -> int:
+    side = db.session.scalar(select(Account.normal_side).where(Account.id == account))
+    signed = func.sum(func.coalesce(Posting.amount_fen, 0))
+    rows = dict(
+        db.session.execute(
+            select(Posting.side, signed).where(Posting.account_id == account).group_by(Posting.side)
+        ).all()
+    )
+    same = rows.get(side, 0) or 0
+    other = sum(v or 0 for k, v in rows.items() if k != side)
+    return same - other
