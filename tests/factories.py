@@ -172,3 +172,53 @@ class Factories:
 
 
 __all__ = ["PASSWORD", "Factories", "Product"]
+
+    # --- Households and benefit links (settlement) ---------------------------------------------------
+
+    def id_number(self, county: str = RAOYANG, birth: str = "19800101") -> str:
+        """A valid 18-character resident ID number (check digit from stdnum.cn.ric)."""
+        from stdnum.cn import ric
+
+        body = f"{county}{birth}{next(_sequence) % 1000:03d}"
+        return body + ric.calc_check_digit(body)
+
+    def household(self, county: str = RAOYANG, **fields) -> int:
+        from shop.households.models import Household
+
+        with self.app.app_context():
+            n = next(_sequence)
+            values = {
+                "registry_number": f"{county}-{n:06d}",
+                "head_name": f"王{n}",
+                "id_number": self.id_number(county),
+                "county_code": county,
+                "village": "东村",
+                "township": "城关镇",
+                "members": 3,
+                "payout_bank_name": "农村信用社",
+                "payout_account_name": f"王{n}",
+                "payout_account_number": f"6228{n:015d}",
+            } | fields
+            return self._commit(Household(**values)).id
+
+    def link(
+        self,
+        cooperative_id: int,
+        household_id: int,
+        link_type: str = "produce_purchase",
+        weight: int = 1,
+        confirmed: bool = True,
+    ) -> int:
+        from shop.households.models import BenefitLink, LinkStatus
+        from shop.types import utcnow
+
+        with self.app.app_context():
+            link = BenefitLink(
+                cooperative_id=cooperative_id,
+                household_id=household_id,
+                link_type=link_type,
+                weight=weight,
+                status=LinkStatus.CONFIRMED if confirmed else LinkStatus.PROPOSED,
+                decided_at=utcnow() if confirmed else None,
+            )
+            return self._commit(link).id
