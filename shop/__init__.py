@@ -194,12 +194,15 @@ def _register_cli(app: Flask) -> None:
     from certification.cli import certification_cli
     from shop.demo.cli import seed_demo
     from shop.payments.cli import notifications_cli, orders_cli, payments_cli
+    from shop.settlement.cli import ledger_cli, settle_command
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(certification_cli)
     app.cli.add_command(orders_cli)
     app.cli.add_command(payments_cli)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(ledger_cli)
+    app.cli.add_command(settle_command)
 
 
 def _register_template_helpers(app: Flask) -> None:

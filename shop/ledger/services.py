@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 
 from shop.extensions import db
-from shop.ledger.models import Account, AccountKind, JournalEntry, Posting, Side, normal_side
+from shop.ledger.models import Account, AccountKind, EntryCode, JournalEntry, Posting, Side, normal_side
 from shop.types import insert_ignoring_duplicates, utcnow
 
 
@@ -54,6 +54,16 @@ def account_id(kind: AccountKind, *, cooperative_id: int | None = None, househol
     return db.session.scalar(select(Account.id).where(Account.key == key))
 
 
+def lock_ledger() -> None:
+    """Take the ledger's lock (the orders_held account row) until the transaction ends.
+
+    Every path that posts takes it first, so postings, settlement runs and payout batches never interleave and
+    never deadlock on account rows; each holds it only for its own short transaction. (SQLite serialises
+    writers anyway.)"""
+    held = account_id(AccountKind.ORDERS_HELD)
+    db.session.execute(select(Account.id).where(Account.id == held).with_for_update())
+
+
 def check_balanced(legs: Iterable[Leg]) -> None:
     legs = list(legs)
     if len(legs) < 2:
@@ -82,6 +92,7 @@ def post(
     Posting a key that already exists writes nothing and returns the first entry's id. The postings are written
     by one INSERT statement, which PostgreSQL's statement-level trigger checks as a whole."""
     check_balanced(legs)
+    lock_ledger()
     entry_id = db.session.scalar(
         insert_ignoring_duplicates(JournalEntry, ["idempotency_key"])
         .values(
@@ -169,3 +180,53 @@ def balance_from_postings(account: int) -> int:
     same = rows.get(side, 0) or 0
     other = sum(v or 0 for k, v in rows.items() if k != side)
     return same - other
+
+
+# --- Recipes of money arriving and leaving (../shared/LEDGER.md) ---------------------------------------------
+
+
+def receive_payment(order_id: int, intent_id: str, amount_fen: int) -> int:
+    """A card/Alipay/WeChat payment for an order: Dr provider_clearing · Cr orders_held."""
+    return post(
+        EntryCode.PAYMENT,
+        f"payment:{intent_id}",
+        f"order:{order_id}",
+        [
+            Leg(account_id(AccountKind.PROVIDER_CLEARING), Side.DEBIT, amount_fen),
+            Leg(account_id(AccountKind.ORDERS_HELD), Side.CREDIT, amount_fen),
+        ],
+        order_id=order_id,
+    )
+
+
+def receive_unmatched(intent_id: str, amount_fen: int, order_id: int | None, why: str) -> int | None:
+    """Money that matches no order, or not its amount: Dr provider_clearing · Cr suspense, for an operator."""
+    if amount_fen <= 0:
+        return None
+    return post(
+        EntryCode.PAYMENT_SUSPENSE,
+        f"payment:{intent_id}",
+        f"order:{order_id}" if order_id else f"payment_intent:{intent_id}",
+        [
+            Leg(account_id(AccountKind.PROVIDER_CLEARING), Side.DEBIT, amount_fen),
+            Leg(account_id(AccountKind.SUSPENSE), Side.CREDIT, amount_fen),
+        ],
+        order_id=order_id,
+        memo=why,
+    )
+
+
+def return_unmatched(intent_id: str, amount_fen: int, order_id: int | None) -> int | None:
+    """Money held in suspense given back to the payer: Dr suspense · Cr provider_clearing."""
+    if amount_fen <= 0:
+        return None
+    return post(
+        EntryCode.SUSPENSE_RETURNED,
+        f"suspense_returned:{intent_id}",
+        f"order:{order_id}" if order_id else f"payment_intent:{intent_id}",
+        [
+            Leg(account_id(AccountKind.SUSPENSE), Side.DEBIT, amount_fen),
+            Leg(account_id(AccountKind.PROVIDER_CLEARING), Side.CREDIT, amount_fen),
+        ],
+        order_id=order_id,
+    )

@@ -23,6 +23,7 @@ from shop.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
 from shop.payments import gateway
 from shop.payments.models import PaymentFlag
 from shop.payments.services import PaymentUnavailable
+from shop.settlement import services as settlement
 from shop.types import utcnow
 
 REFUNDABLE = (OrderStatus.PAID, OrderStatus.COMPLETED)
@@ -242,6 +243,7 @@ def _record_success(user: User, refund_id: int, provider_refund_id: str) -> Refu
                 .where(Product.id == refund_line.order_line.product_id)
                 .values(stock=Product.stock + refund_line.quantity)
             )
+    settlement.post_refund(refund)
     order = refund.order
     orders.record_event(
         order,

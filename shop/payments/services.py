@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from shop.accounts.models import User
 from shop.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from shop.extensions import db
+from shop.ledger import services as ledger
 from shop.notifications import services as notifications
 from shop.orders import services as orders
 from shop.orders.models import Order, OrderStatus
@@ -148,11 +149,13 @@ def record_payment(intent: dict) -> str:
     amount, currency = int(intent.get("amount") or 0), (intent.get("currency") or "").lower()
     if order is None:
         _flag(None, intent["id"], "unknown_intent", amount, "a payment that matches no order")
+        ledger.receive_unmatched(intent["id"], amount, None, "a payment that matches no order")
         return "flagged: unknown intent"
     if order.status in (OrderStatus.PAID, OrderStatus.COMPLETED):
         return "already paid"
     if order.status == OrderStatus.CANCELLED:
         _flag(order, intent["id"], "paid_after_cancel", amount, "paid after the order expired or was cancelled")
+        ledger.receive_unmatched(intent["id"], amount, order.id, "paid after the order expired or was cancelled")
         order.payment_status = "refund_due"
         return "flagged: refund due"
     if amount != order.total_fen or currency != order.currency:
@@ -163,6 +166,7 @@ def record_payment(intent: dict) -> str:
             amount,
             f"paid {amount} {currency}, the order is {order.total_fen} {order.currency}",
         )
+        ledger.receive_unmatched(intent["id"], amount, order.id, "the amount or currency differs from the order's")
         order.payment_status = "amount_mismatch"
         return "flagged: amount mismatch"
     orders.transition_order(
@@ -176,6 +180,7 @@ def record_payment(intent: dict) -> str:
         payment_status="succeeded",
         payment_intent_id=intent["id"],
     )
+    ledger.receive_payment(order.id, intent["id"], amount)
     notifications.order_paid(order)
     return "paid"
 
@@ -234,6 +239,7 @@ def refund_due_payments() -> list[int]:
             .where(Order.id == order_id, Order.payment_status == "refund_due")
             .values(payment_status="refunded_after_cancel")
         )
+        ledger.return_unmatched(intent.id, intent.amount_fen, order_id)
         _commit()
         refunded.append(order_id)
     return refunded

@@ -1,0 +1,61 @@
+"""The split of one settled line (../shared/LEDGER.md), in Python: the reference the SQL path is tested against."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shop.ledger.models import Part
+from shop.ledger.split import largest_remainder
+
+BASIS_POINTS = 10_000
+
+
+@dataclass(frozen=True)
+class LinkWeight:
+    """A confirmed benefit link sharing in the line: its household and weight."""
+
+    link_id: int
+    household_id: int
+    weight: int
+
+
+@dataclass(frozen=True)
+class LinePart:
+    part: Part
+    amount_fen: int
+    link_id: int | None = None
+    household_id: int | None = None
+
+
+def split_line(amount_fen: int, fee_bp: int, household_bp: int, links: Sequence[LinkWeight]) -> list[LinePart]:
+    """Split a line's net amount into the platform fee, the households (one part per link) and the cooperative.
+
+    [fee, households, cooperative] by largest remainder; the household share by link weight, ties broken by
+    household id then link id; no confirmed link: the household share goes to the cooperative. Zero parts are
+    left out, so every part is > 0 and the parts sum to the amount."""
+    if fee_bp < 0 or household_bp < 0 or fee_bp + household_bp > BASIS_POINTS:
+        raise ValueError("fee and household shares must be ≥ 0 and together at most 10000 basis points")
+    fee, households, cooperative = largest_remainder(
+        amount_fen, [fee_bp, household_bp, BASIS_POINTS - fee_bp - household_bp]
+    )
+    ordered = sorted(links, key=lambda link: (link.household_id, link.link_id))
+    household_parts: list[LinePart] = []
+    if ordered:
+        for link, share in zip(ordered, largest_remainder(households, [link.weight for link in ordered]), strict=True):
+            household_parts.append(LinePart(Part.HOUSEHOLD, share, link.link_id, link.household_id))
+    else:
+        cooperative += households
+    parts = [LinePart(Part.FEE, fee), *household_parts, LinePart(Part.COOPERATIVE, cooperative)]
+    return [part for part in parts if part.amount_fen > 0]
+
+
+def split_reversal(amount_fen: int, remaining: Sequence[int]) -> list[int]:
+    """How much each part gives back of a refund of a settled line: largest remainder over what each part still
+    holds of the line (received minus earlier refunds), in the parts' order. No part gives back more than it
+    holds, and refunds adding up to the line give every part back exactly."""
+    if amount_fen > sum(remaining):
+        raise ValueError("a refund cannot take back more than the line's parts still hold")
+    if amount_fen == 0:
+        return [0] * len(remaining)
+    return largest_remainder(amount_fen, list(remaining))

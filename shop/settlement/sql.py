@@ -1,0 +1,172 @@
+"""Set-based settlement: a run is a handful of INSERT … SELECT statements over every due line, the same on
+PostgreSQL and SQLite (window functions, ON CONFLICT, UPDATE … FROM).
+
+The split is the rule of shop/settlement/rules.py written in SQL; tests/settlement compares the two on random
+data. Statements take `:run`, `:now` and `:cutoff` (delivered before it: the refund window has passed) and the
+platform accounts' ids."""
+
+from __future__ import annotations
+
+OPEN_ACCOUNTS = """
+INSERT INTO ledger_accounts (key, kind, normal_side, cooperative_id, household_id, balance_fen)
+SELECT 'cooperative_payable:' || c.id, 'cooperative_payable', 'credit', c.id, CAST(NULL AS INTEGER), 0
+FROM cooperatives c
+WHERE true
+UNION ALL
+SELECT DISTINCT 'household_payable:' || bl.household_id, 'household_payable', 'credit', CAST(NULL AS INTEGER),
+       bl.household_id, 0
+FROM benefit_links bl WHERE bl.status = 'confirmed'
+ON CONFLICT (key) DO NOTHING
+"""
+
+# A refund still open (asked, or approved and not yet answered) holds its lines back from settlement.
+CLAIM_LINES = """
+INSERT INTO line_settlements (order_line_id, run_id, amount_fen, fee_bp, household_bp, settled_at)
+SELECT l.id, :run,
+       l.line_total_fen - COALESCE((
+           SELECT sum(rl.amount_fen) FROM refund_lines rl JOIN refunds r ON r.id = rl.refund_id
+           WHERE rl.order_line_id = l.id AND r.status = 'succeeded'), 0),
+       :fee_bp, COALESCE(p.household_share_bp, c.household_share_bp), :now
+FROM order_lines l
+JOIN shipments s ON s.id = l.shipment_id
+JOIN orders o ON o.id = l.order_id
+JOIN products p ON p.id = l.product_id
+JOIN cooperatives c ON c.id = l.cooperative_id
+WHERE s.status = 'delivered' AND s.delivered_at <= :cutoff
+  AND o.status IN ('paid', 'completed')
+  AND NOT EXISTS (SELECT 1 FROM line_settlements done WHERE done.order_line_id = l.id)
+  AND NOT EXISTS (
+      SELECT 1 FROM refund_lines rl JOIN refunds r ON r.id = rl.refund_id
+      WHERE rl.order_line_id = l.id AND r.status IN ('requested', 'approved'))
+ON CONFLICT (order_line_id) DO NOTHING
+"""
+
+CLAIM_SHIPMENTS = """
+INSERT INTO shipment_settlements (shipment_id, run_id, amount_fen, settled_at)
+SELECT s.id, :run, s.shipping_fee_fen, :now
+FROM shipments s JOIN orders o ON o.id = s.order_id
+WHERE s.status = 'delivered' AND s.delivered_at <= :cutoff
+  AND o.status IN ('paid', 'completed')
+  AND NOT EXISTS (SELECT 1 FROM shipment_settlements done WHERE done.shipment_id = s.id)
+ON CONFLICT (shipment_id) DO NOTHING
+"""
+
+WRITE_ENTRIES = """
+INSERT INTO journal_entries (code, reference, idempotency_key, order_id, order_line_id, memo, created_at)
+SELECT 'settle', 'order_line:' || ls.order_line_id, 'settle:' || ls.order_line_id, l.order_id, ls.order_line_id,
+       '', :now
+FROM line_settlements ls JOIN order_lines l ON l.id = ls.order_line_id
+WHERE ls.run_id = :run AND ls.amount_fen > 0
+UNION ALL
+SELECT 'settle_shipping', 'shipment:' || ss.shipment_id, 'settle_shipping:' || ss.shipment_id, s.order_id, NULL,
+       '', :now
+FROM shipment_settlements ss JOIN shipments s ON s.id = ss.shipment_id
+WHERE ss.run_id = :run AND ss.amount_fen > 0
+"""
+
+# Largest remainder over [fee, households, cooperative]: a part gets one more fen when its rank (remainder
+# descending, then list position) is within the fen left over. With three parts the rank is a sum of tests.
+CREATE_PARTS = """
+CREATE TEMP TABLE settle_parts (
+    entry_id INTEGER, account_id INTEGER, side VARCHAR(6), amount_fen BIGINT,
+    order_line_id INTEGER, shipment_id INTEGER, part VARCHAR(12), link_id INTEGER
+)
+"""
+
+SPLIT_INTO_PARTS = """
+WITH due AS (
+    SELECT ls.order_line_id AS line_id, CAST(ls.amount_fen AS BIGINT) AS a, ls.fee_bp, ls.household_bp,
+           10000 - ls.fee_bp - ls.household_bp AS cooperative_bp, l.cooperative_id, l.product_id, e.id AS entry_id
+    FROM line_settlements ls
+    JOIN order_lines l ON l.id = ls.order_line_id
+    JOIN journal_entries e ON e.order_line_id = ls.order_line_id AND e.code = 'settle'
+    WHERE ls.run_id = :run AND ls.amount_fen > 0
+),
+floors AS (
+    SELECT line_id, a, cooperative_id, product_id, entry_id,
+           a * fee_bp / 10000 AS f0, a * fee_bp % 10000 AS fr,
+           a * household_bp / 10000 AS h0, a * household_bp % 10000 AS hr,
+           a * cooperative_bp / 10000 AS c0, a * cooperative_bp % 10000 AS cr
+    FROM due
+),
+top AS (
+    SELECT line_id, a, cooperative_id, product_id, entry_id,
+           f0 + CASE WHEN 1 + CASE WHEN hr > fr THEN 1 ELSE 0 END + CASE WHEN cr > fr THEN 1 ELSE 0 END
+                          <= a - f0 - h0 - c0 THEN 1 ELSE 0 END AS fee,
+           h0 + CASE WHEN 1 + CASE WHEN fr >= hr THEN 1 ELSE 0 END + CASE WHEN cr > hr THEN 1 ELSE 0 END
+                          <= a - f0 - h0 - c0 THEN 1 ELSE 0 END AS households,
+           c0 + CASE WHEN 1 + CASE WHEN fr >= cr THEN 1 ELSE 0 END + CASE WHEN hr >= cr THEN 1 ELSE 0 END
+                          <= a - f0 - h0 - c0 THEN 1 ELSE 0 END AS cooperative
+    FROM floors
+),
+sharing AS (
+    -- The line's confirmed links, narrowed to the product's sourcing when it has one.
+    SELECT t.line_id, t.entry_id, t.households, bl.id AS link_id, bl.household_id, CAST(bl.weight AS BIGINT) AS weight
+    FROM top t JOIN benefit_links bl ON bl.cooperative_id = t.cooperative_id AND bl.status = 'confirmed'
+    WHERE NOT EXISTS (SELECT 1 FROM product_sourcing ps WHERE ps.product_id = t.product_id)
+       OR EXISTS (SELECT 1 FROM product_sourcing ps
+                  WHERE ps.product_id = t.product_id AND ps.household_id = bl.household_id)
+),
+link_floors AS (
+    SELECT line_id, entry_id, households, link_id, household_id,
+           households * weight / sum(weight) OVER (PARTITION BY line_id) AS base,
+           households * weight % sum(weight) OVER (PARTITION BY line_id) AS remainder
+    FROM sharing
+),
+link_ranks AS (
+    SELECT line_id, entry_id, link_id, household_id, base,
+           households - sum(base) OVER (PARTITION BY line_id) AS left_over,
+           row_number() OVER (PARTITION BY line_id ORDER BY remainder DESC, household_id, link_id) AS position
+    FROM link_floors
+),
+linked AS (SELECT DISTINCT line_id FROM sharing)
+INSERT INTO settle_parts (entry_id, account_id, side, amount_fen, order_line_id, shipment_id, part, link_id)
+SELECT t.entry_id, :orders_held, 'debit', t.a, t.line_id,
+       CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR(12)), CAST(NULL AS INTEGER)
+FROM top t
+UNION ALL
+SELECT t.entry_id, :platform_fee, 'credit', t.fee, t.line_id, NULL, 'fee', NULL FROM top t WHERE t.fee > 0
+UNION ALL
+SELECT t.entry_id, ca.id, 'credit', t.cooperative + CASE WHEN k.line_id IS NULL THEN t.households ELSE 0 END,
+       t.line_id, NULL, 'cooperative', NULL
+FROM top t
+JOIN ledger_accounts ca ON ca.kind = 'cooperative_payable' AND ca.cooperative_id = t.cooperative_id
+LEFT JOIN linked k ON k.line_id = t.line_id
+WHERE t.cooperative + CASE WHEN k.line_id IS NULL THEN t.households ELSE 0 END > 0
+UNION ALL
+SELECT r.entry_id, ha.id, 'credit', r.base + CASE WHEN r.position <= r.left_over THEN 1 ELSE 0 END,
+       r.line_id, NULL, 'household', r.link_id
+FROM link_ranks r
+JOIN ledger_accounts ha ON ha.kind = 'household_payable' AND ha.household_id = r.household_id
+WHERE r.base + CASE WHEN r.position <= r.left_over THEN 1 ELSE 0 END > 0
+UNION ALL
+SELECT e.id, :orders_held, 'debit', ss.amount_fen, NULL, ss.shipment_id, NULL, NULL
+FROM shipment_settlements ss JOIN journal_entries e ON e.idempotency_key = 'settle_shipping:' || ss.shipment_id
+WHERE ss.run_id = :run AND ss.amount_fen > 0
+UNION ALL
+SELECT e.id, ca.id, 'credit', ss.amount_fen, NULL, ss.shipment_id, 'cooperative', NULL
+FROM shipment_settlements ss
+JOIN shipments s ON s.id = ss.shipment_id
+JOIN journal_entries e ON e.idempotency_key = 'settle_shipping:' || ss.shipment_id
+JOIN ledger_accounts ca ON ca.kind = 'cooperative_payable' AND ca.cooperative_id = s.cooperative_id
+WHERE ss.run_id = :run AND ss.amount_fen > 0
+"""
+
+# One statement for the whole run's postings: PostgreSQL's balance trigger checks every entry in it at once.
+WRITE_POSTINGS = """
+INSERT INTO postings (entry_id, account_id, side, amount_fen, order_line_id, shipment_id, part, link_id)
+SELECT entry_id, account_id, side, amount_fen, order_line_id, shipment_id, part, link_id FROM settle_parts
+"""
+
+MOVE_BALANCES = """
+UPDATE ledger_accounts SET balance_fen = ledger_accounts.balance_fen + moved.change
+FROM (
+    SELECT sp.account_id,
+           sum(CASE WHEN sp.side = a.normal_side THEN sp.amount_fen ELSE -sp.amount_fen END) AS change
+    FROM settle_parts sp JOIN ledger_accounts a ON a.id = sp.account_id
+    GROUP BY sp.account_id
+) AS moved
+WHERE ledger_accounts.id = moved.account_id
+"""
+
+DROP_PARTS = "DROP TABLE IF EXISTS settle_parts"
