@@ -89,6 +89,8 @@ def _register_blueprints(app: Flask) -> None:
     from shop.catalog import views as catalog_views
     from shop.cooperatives import api as cooperatives_api
     from shop.cooperatives import views as cooperatives_views
+    from shop.households import api as households_api
+    from shop.households import views as households_views
     from shop.orders import api as orders_api
     from shop.orders import views as orders_views
     from shop.payments import api as payments_api
@@ -104,12 +106,14 @@ def _register_blueprints(app: Flask) -> None:
         certification_api.certificates_blp,
         orders_api.blp,
         payments_api.blp,
+        households_api.blp,
     ):
         api.register_blueprint(blueprint)
     for blueprint in (web_views.bp, accounts_views.bp, catalog_views.bp, cooperatives_views.bp, certification_views.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(cart_views.bp)
     app.register_blueprint(orders_views.bp)
+    app.register_blueprint(households_views.bp)
 
 
 def _register_hooks(app: Flask) -> None:

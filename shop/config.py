@@ -41,6 +41,11 @@ def load_config(instance_path: Path) -> dict:
         "ORDER_PAYMENT_MINUTES": int(env.get("ORDER_PAYMENT_MINUTES", 30)),
         "REFUND_WINDOW_DAYS": int(env.get("REFUND_WINDOW_DAYS", 7)),
         "AUTO_DELIVERY_DAYS": int(env.get("AUTO_DELIVERY_DAYS", 10)),
+        # The platform's fee in basis points of each settled line; fee + household share never exceed 10000.
+        "PLATFORM_FEE_BP": int(env.get("PLATFORM_FEE_BP", 0)),
+        # Household registry imports (CSV from county offices): a ceiling on the file and on its rows.
+        "HOUSEHOLD_IMPORT_MAX_BYTES": int(env.get("HOUSEHOLD_IMPORT_MAX_BYTES", 2 * 1024 * 1024)),
+        "HOUSEHOLD_IMPORT_MAX_ROWS": int(env.get("HOUSEHOLD_IMPORT_MAX_ROWS", 5000)),
         # Payments: real Stripe with real keys; offline, the localstripe emulator at STRIPE_API_BASE.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", "sk_test_localstripe"),
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),

@@ -170,9 +170,6 @@ class Factories:
                 db.session.expunge(obj)
             return obj
 
-
-__all__ = ["PASSWORD", "Factories", "Product"]
-
     # --- Households and benefit links (settlement) ---------------------------------------------------
 
     def id_number(self, county: str = RAOYANG, birth: str = "19800101") -> str:
@@ -180,7 +177,7 @@ __all__ = ["PASSWORD", "Factories", "Product"]
         from stdnum.cn import ric
 
         body = f"{county}{birth}{next(_sequence) % 1000:03d}"
-        return body + ric.calc_check_digit(body)
+        return body + ric.calc_check_digit(body + "?")  # stdnum computes over all but the last character
 
     def household(self, county: str = RAOYANG, **fields) -> int:
         from shop.households.models import Household
@@ -199,7 +196,9 @@ __all__ = ["PASSWORD", "Factories", "Product"]
                 "payout_account_name": f"王{n}",
                 "payout_account_number": f"6228{n:015d}",
             } | fields
-            return self._commit(Household(**values)).id
+            household = Household(**values)
+            db.session.add(household)
+            return self._commit(household).id
 
     def link(
         self,
@@ -221,4 +220,8 @@ __all__ = ["PASSWORD", "Factories", "Product"]
                 status=LinkStatus.CONFIRMED if confirmed else LinkStatus.PROPOSED,
                 decided_at=utcnow() if confirmed else None,
             )
+            db.session.add(link)
             return self._commit(link).id
+
+
+__all__ = ["PASSWORD", "Factories", "Product"]

@@ -19,6 +19,10 @@ STAFF_ONLY = roles(Role.COOPERATIVE_STAFF)
 STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
 REVIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER)
 BUYERS = roles(Role.CONSUMER)
+HOUSEHOLD_READERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.OPERATOR)
+HOUSEHOLD_VIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.COOPERATIVE_STAFF, Role.OPERATOR)
+DECIDERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
+LINK_PARTIES = roles(Role.COOPERATIVE_STAFF, Role.COUNTY_REVIEWER, Role.OPERATOR)
 
 EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("static", "GET"): PUBLIC,
@@ -149,6 +153,33 @@ EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("orders.approve_refund", "POST"): STAFF,
     ("orders.reject_refund", "POST"): STAFF,
     ("orders.operator_refund", "POST"): OPERATOR,
+    # Households and benefit links (personal data: who sees it unmasked is decided by shop.households.privacy)
+    ("households.index", "GET"): HOUSEHOLD_READERS,
+    ("households.import_page", "GET"): DECIDERS,
+    ("households.import_page", "POST"): DECIDERS,
+    ("households.detail", "GET"): HOUSEHOLD_VIEWERS,
+    ("households.pending", "GET"): DECIDERS,
+    ("households.act_on_link", "POST"): LINK_PARTIES,
+    ("households.my_links", "GET"): STAFF_ONLY,
+    ("households.cooperative_links", "GET"): STAFF,
+    ("households.cooperative_links", "POST"): STAFF,
+    ("households.cooperative_share", "GET"): STAFF,
+    ("households.cooperative_share", "POST"): STAFF,
+    ("households.product_households", "GET"): STAFF,
+    ("households.product_households", "POST"): STAFF,
+    ("households_api.list_households", "GET"): HOUSEHOLD_VIEWERS,
+    ("households_api.get_household", "GET"): HOUSEHOLD_VIEWERS,
+    ("households_api.import_households", "POST"): DECIDERS,
+    ("households_api.cooperative_links", "GET"): STAFF,
+    ("households_api.propose_link", "POST"): STAFF,
+    ("households_api.list_links", "GET"): LINK_PARTIES,
+    ("households_api.confirm_link", "POST"): DECIDERS,
+    ("households_api.reject_link", "POST"): DECIDERS,
+    ("households_api.end_link", "POST"): LINK_PARTIES,
+    ("households_api.set_cooperative_share", "PUT"): STAFF,
+    ("households_api.set_product_share", "PUT"): STAFF,
+    ("households_api.get_sourcing", "GET"): STAFF,
+    ("households_api.set_sourcing", "PUT"): STAFF,
 }
 
 SAMPLE_ARGS = {

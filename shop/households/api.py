@@ -1,0 +1,210 @@
+"""JSON API of households: the registry (masked by role), its CSV import, benefit links, sourcing and shares."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from shop.access import allow, roles
+from shop.accounts.roles import Role
+from shop.errors import ValidationFailed
+from shop.households import services
+from shop.households.rules import LinkAction
+from shop.households.schemas import (
+    CooperativeShareAnswerSchema,
+    CooperativeShareSchema,
+    HouseholdPageSchema,
+    HouseholdQuerySchema,
+    HouseholdSchema,
+    ImportReportSchema,
+    LinkCreateSchema,
+    LinkDecisionSchema,
+    LinkQuerySchema,
+    LinkSchema,
+    ProductShareAnswerSchema,
+    ProductShareSchema,
+    SourcingAnswerSchema,
+    SourcingSchema,
+)
+
+blp = Blueprint(
+    "households_api", __name__, url_prefix="/api/v1", description="Beneficiary households and benefit links (利益联结)"
+)
+BEARER = [{"bearerAuth": []}]
+VIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.COOPERATIVE_STAFF, Role.OPERATOR)
+IMPORTERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
+STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
+DECIDERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
+LINK_PARTIES = roles(Role.COOPERATIVE_STAFF, Role.COUNTY_REVIEWER, Role.OPERATOR)
+
+
+@blp.route("/households", methods=["GET"])
+@allow(VIEWERS)
+@blp.arguments(HouseholdQuerySchema, location="query")
+@blp.response(200, HouseholdPageSchema)
+@blp.doc(security=BEARER)
+def list_households(query):
+    """Households in the caller's scope: operators all, county reviewers their county, province reviewers their
+    province, cooperative staff those linked to their cooperative. Personal fields are masked except for
+    operators and the county reviewers of the household's county."""
+    return services.list_households(current_user, **query)
+
+
+@blp.route("/households/<int:household_id>", methods=["GET"])
+@allow(VIEWERS)
+@blp.response(200, HouseholdSchema)
+@blp.doc(security=BEARER)
+def get_household(household_id):
+    """One household (masked as in the list); 404 outside the caller's scope."""
+    return services.get_household(current_user, household_id)
+
+
+@blp.route("/households/import", methods=["POST"])
+@allow(IMPORTERS)
+@blp.response(200, ImportReportSchema)
+@blp.doc(
+    security=BEARER,
+    requestBody={
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        }
+    },
+)
+def import_households():
+    """Import the county office's CSV (UTF-8, UTF-8 with BOM or GBK; Chinese or English headers).
+
+    Good rows are written, bad rows are reported with their line and field errors (never half-written). A
+    registry number already stored is updated in place. County reviewers import their own county only."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed.on("file", _("Attach the CSV file as the multipart field 'file'."))
+    return services.import_households(current_user, upload.read())
+
+
+@blp.route("/cooperatives/<int:cooperative_id>/links", methods=["GET"])
+@allow(STAFF)
+@blp.response(200, LinkSchema(many=True))
+@blp.doc(security=BEARER)
+def cooperative_links(cooperative_id):
+    """The cooperative's benefit links, every status."""
+    return [
+        services.link_view(current_user, link) for link in services.links_of_cooperative(current_user, cooperative_id)
+    ]
+
+
+@blp.route("/cooperatives/<int:cooperative_id>/links", methods=["POST"])
+@allow(STAFF)
+@blp.arguments(LinkCreateSchema)
+@blp.response(201, LinkSchema)
+@blp.doc(security=BEARER)
+def propose_link(payload, cooperative_id):
+    """Propose a link to a household named by its registry number; it shares income once the household's
+    county reviewer confirms it. The household is shown masked."""
+    link = services.propose_link(current_user, cooperative_id, **payload)
+    return services.link_view(current_user, link)
+
+
+@blp.route("/links", methods=["GET"])
+@allow(LINK_PARTIES)
+@blp.arguments(LinkQuerySchema, location="query")
+@blp.response(200, LinkSchema(many=True))
+@blp.doc(security=BEARER)
+def list_links(query):
+    """Links the caller may act on (county reviewers: their counties'; staff: their cooperatives'), oldest first."""
+    return [services.link_view(current_user, link) for link in services.list_links(current_user, **query)]
+
+
+def _act(link_id: int, action: LinkAction, note: str):
+    link = services.apply_link_action(current_user, link_id, action, note)
+    return services.link_view(current_user, link)
+
+
+@blp.route("/links/<int:link_id>/confirm", methods=["POST"])
+@allow(DECIDERS)
+@blp.arguments(LinkDecisionSchema)
+@blp.response(200, LinkSchema)
+@blp.doc(security=BEARER)
+def confirm_link(payload, link_id):
+    """Confirm a proposed link (county reviewer of the household's county, or operator); 409 if already decided."""
+    return _act(link_id, LinkAction.CONFIRM, payload["note"])
+
+
+@blp.route("/links/<int:link_id>/reject", methods=["POST"])
+@allow(DECIDERS)
+@blp.arguments(LinkDecisionSchema)
+@blp.response(200, LinkSchema)
+@blp.doc(security=BEARER)
+def reject_link(payload, link_id):
+    """Reject a proposed link (a note saying why is required)."""
+    return _act(link_id, LinkAction.REJECT, payload["note"])
+
+
+@blp.route("/links/<int:link_id>/end", methods=["POST"])
+@allow(LINK_PARTIES)
+@blp.arguments(LinkDecisionSchema)
+@blp.response(200, LinkSchema)
+@blp.doc(security=BEARER)
+def end_link(payload, link_id):
+    """End a link (or withdraw a proposal): later settlements no longer share income with it."""
+    return _act(link_id, LinkAction.END, payload["note"])
+
+
+@blp.route("/cooperatives/<int:cooperative_id>/household-share", methods=["PUT"])
+@allow(STAFF)
+@blp.arguments(CooperativeShareSchema)
+@blp.response(200, CooperativeShareAnswerSchema)
+@blp.doc(security=BEARER)
+def set_cooperative_share(payload, cooperative_id):
+    """Set the cooperative's household share (basis points); refused when PLATFORM_FEE_BP + share > 10000."""
+    cooperative = services.set_cooperative_share(current_user, cooperative_id, payload["household_share_bp"])
+    return {
+        "id": cooperative.id,
+        "household_share_bp": cooperative.household_share_bp,
+        "platform_fee_bp": services.platform_fee_bp(),
+    }
+
+
+@blp.route("/products/<int:product_id>/household-share", methods=["PUT"])
+@allow(STAFF)
+@blp.arguments(ProductShareSchema)
+@blp.response(200, ProductShareAnswerSchema)
+@blp.doc(security=BEARER)
+def set_product_share(payload, product_id):
+    """Set a product's own household share (null: its cooperative's)."""
+    product = services.set_product_share(current_user, product_id, payload["household_share_bp"])
+    return {
+        "product_id": product.id,
+        "household_share_bp": product.household_share_bp,
+        "effective_household_share_bp": services.effective_share_bp(product),
+        "platform_fee_bp": services.platform_fee_bp(),
+    }
+
+
+@blp.route("/products/<int:product_id>/sourcing", methods=["GET"])
+@allow(STAFF)
+@blp.response(200, SourcingAnswerSchema)
+@blp.doc(security=BEARER)
+def get_sourcing(product_id):
+    """The households a product's income is narrowed to (empty: every confirmed link of its cooperative)."""
+    return {"product_id": product_id, "household_ids": services.sourcing_of(current_user, product_id)}
+
+
+@blp.route("/products/<int:product_id>/sourcing", methods=["PUT"])
+@allow(STAFF)
+@blp.arguments(SourcingSchema)
+@blp.response(200, SourcingAnswerSchema)
+@blp.doc(security=BEARER)
+def set_sourcing(payload, product_id):
+    """Narrow a product to some of its cooperative's linked households (empty list: no narrowing)."""
+    return {
+        "product_id": product_id,
+        "household_ids": services.set_product_sourcing(current_user, product_id, payload["household_ids"]),
+    }

@@ -1,0 +1,51 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms.fields import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
+
+from shop.households.labels import LINK_TYPE_LABELS
+from shop.households.rules import LinkAction
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file from the county office"), validators=[FileRequired(_l("Choose a CSV file."))])
+
+
+class LinkProposalForm(FlaskForm):
+    registry_number = StringField(_l("Registry number of the household"), validators=[DataRequired(), Length(max=32)])
+    link_type = SelectField(
+        _l("Type of link"), choices=[SelectChoice(t.value, label) for t, label in LINK_TYPE_LABELS.items()]
+    )
+    weight = IntegerField(_l("Weight"), default=1, validators=[DataRequired(), NumberRange(min=1, max=10000)])
+    note = TextAreaField(_l("Note for the county reviewer"), validators=[Optional(), Length(max=1000)])
+
+
+class LinkActionForm(FlaskForm):
+    action = HiddenField(validators=[AnyOf([a.value for a in LinkAction])])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=1000)])
+    back = HiddenField()
+
+
+class ShareForm(FlaskForm):
+    household_share_bp = IntegerField(
+        _l("Household share (basis points)"),
+        validators=[InputRequired(message=_l("Enter 0 to 10000.")), NumberRange(min=0, max=10000)],
+    )
+
+
+class ProductShareForm(FlaskForm):
+    household_share_bp = IntegerField(
+        _l("This product's household share (basis points; empty: the cooperative's)"),
+        validators=[Optional(), NumberRange(min=0, max=10000)],
+    )
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class SourcingForm(FlaskForm):
+    household_ids = CheckboxListField(_l("Households this product buys from"), coerce=int, choices=[])

@@ -1,0 +1,246 @@
+"""Pages of households: the registry for reviewers, its import, benefit links, sourcing and shares."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from shop.access import allow, roles
+from shop.accounts.roles import Role
+from shop.catalog.services import get_product, products_of
+from shop.cooperatives.services import get_cooperative, require_manager
+from shop.errors import DomainError
+from shop.households import services
+from shop.households.forms import (
+    ImportForm,
+    LinkActionForm,
+    LinkProposalForm,
+    ProductShareForm,
+    ShareForm,
+    SourcingForm,
+)
+from shop.households.labels import (
+    COLUMN_LABELS,
+    HOUSEHOLD_STATUS_LABELS,
+    LINK_ACTION_LABELS,
+    LINK_STATUS_LABELS,
+    LINK_TYPE_LABELS,
+)
+from shop.households.models import HouseholdStatus
+from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
+
+bp = Blueprint("households", __name__)
+REGISTRY_READERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.OPERATOR)
+VIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.COOPERATIVE_STAFF, Role.OPERATOR)
+IMPORTERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
+DECIDERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
+STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
+LINK_PARTIES = roles(Role.COOPERATIVE_STAFF, Role.COUNTY_REVIEWER, Role.OPERATOR)
+
+
+@bp.app_context_processor
+def household_labels():
+    return {
+        "household_status_labels": HOUSEHOLD_STATUS_LABELS,
+        "link_type_labels": LINK_TYPE_LABELS,
+        "link_status_labels": LINK_STATUS_LABELS,
+        "link_action_labels": LINK_ACTION_LABELS,
+    }
+
+
+def ledger_url(household_id: int) -> str | None:
+    """The household's ledger page (台账), once the ledger area serves /households/<id>/ledger."""
+    path = f"/households/{household_id}/ledger"
+    try:
+        current_app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:
+        return None
+    return path
+
+
+@bp.route("/households/")
+@allow(REGISTRY_READERS)
+def index():
+    filters = {
+        "county_code": request.args.get("county_code", "").strip() or None,
+        "township": request.args.get("township", "").strip() or None,
+        "village": request.args.get("village", "").strip() or None,
+        "status": request.args.get("status") if request.args.get("status") in set(HouseholdStatus) else None,
+        "q": request.args.get("q", "").strip()[:32] or None,
+    }
+    page = services.list_households(current_user, **filters, page=request.args.get("page", 1, type=int))
+    return render_template(
+        "households/list.html",
+        page=page,
+        filters=filters,
+        counties=services.counties_in_scope(current_user),
+        may_import=services.may_import(current_user),
+        pending=len(services.pending_links(current_user)) if services.may_import(current_user) else 0,
+    )
+
+
+@bp.route("/households/import", methods=["GET", "POST"])
+@allow(IMPORTERS)
+def import_page():
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        try:
+            report = services.import_households(current_user, form.file.data.read())
+        except DomainError as error:
+            show_domain_error(form, error)
+            g.use_case_failed = True
+        else:
+            flash(
+                _("%(n)d households imported; %(bad)d rows refused.", n=report.imported, bad=len(report.errors)),
+                "success" if not report.errors else "warning",
+            )
+    return render_form("households/import.html", form, report=report, column_labels=COLUMN_LABELS)
+
+
+@bp.route("/households/<int:household_id>")
+@allow(VIEWERS)
+def detail(household_id: int):
+    household = services.get_household(current_user, household_id)
+    links = services.links_of_household(current_user, household_id)
+    return render_template(
+        "households/detail.html",
+        household=household,
+        links=[services.link_view(current_user, link) for link in links],
+        action_form=LinkActionForm(formdata=None),
+        ledger_url=ledger_url(household_id),
+    )
+
+
+@bp.route("/households/links/pending")
+@allow(DECIDERS)
+def pending():
+    links = [services.link_view(current_user, link) for link in services.pending_links(current_user)]
+    return render_template("households/pending.html", links=links, action_form=LinkActionForm(formdata=None))
+
+
+@bp.route("/households/links/<int:link_id>/act", methods=["POST"])
+@allow(LINK_PARTIES)
+def act_on_link(link_id: int):
+    form = LinkActionForm()
+    link = services.get_link(current_user, link_id)
+    targets = {
+        "pending": url_for("households.pending"),
+        "household": url_for("households.detail", household_id=link.household_id),
+        "cooperative": url_for("households.cooperative_links", cooperative_id=link.cooperative_id),
+    }
+    target = targets.get(form.back.data or "", targets["household"])
+    if not form.validate_on_submit():
+        return redirect_after_refusal(DomainError(_("The form expired: please try again.")), target)
+    try:
+        services.apply_link_action(current_user, link_id, form.action.data, form.note.data or "")
+    except DomainError as error:
+        return redirect_after_refusal(error, target)
+    flash(_("Done."), "success")
+    return redirect(target)
+
+
+@bp.route("/coop/links")
+@allow(roles(Role.COOPERATIVE_STAFF))
+def my_links():
+    """Staff of one cooperative go straight to its links; staff of several choose."""
+    managed = sorted(current_user.cooperative_ids())
+    if len(managed) == 1:
+        return redirect(url_for("households.cooperative_links", cooperative_id=managed[0]))
+    return render_template("households/choose.html", cooperatives=[get_cooperative(i) for i in managed])
+
+
+@bp.route("/coop/<int:cooperative_id>/links", methods=["GET", "POST"])
+@allow(STAFF)
+def cooperative_links(cooperative_id: int):
+    cooperative = require_manager(current_user, cooperative_id)
+    form = LinkProposalForm()
+    if form.validate_on_submit():
+        try:
+            services.propose_link(
+                current_user,
+                cooperative_id,
+                form.registry_number.data,
+                form.link_type.data,
+                form.weight.data,
+                form.note.data or "",
+            )
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            flash(_("Link proposed; the county reviewer of the household's county will confirm it."), "success")
+            return redirect(url_for("households.cooperative_links", cooperative_id=cooperative_id))
+    links = [
+        services.link_view(current_user, link) for link in services.links_of_cooperative(current_user, cooperative_id)
+    ]
+    return render_form(
+        "households/cooperative_links.html",
+        form,
+        cooperative=cooperative,
+        links=links,
+        action_form=LinkActionForm(formdata=None),
+    )
+
+
+@bp.route("/coop/<int:cooperative_id>/household-share", methods=["GET", "POST"])
+@allow(STAFF)
+def cooperative_share(cooperative_id: int):
+    cooperative = require_manager(current_user, cooperative_id)
+    form = ShareForm(obj=cooperative)
+    if form.validate_on_submit():
+        try:
+            services.set_cooperative_share(current_user, cooperative_id, form.household_share_bp.data)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            flash(_("Household share saved."), "success")
+            return redirect(url_for("households.cooperative_share", cooperative_id=cooperative_id))
+    return render_form(
+        "households/share.html",
+        form,
+        cooperative=cooperative,
+        products=products_of(cooperative_id),
+        platform_fee_bp=services.platform_fee_bp(),
+    )
+
+
+@bp.route("/coop/products/<int:product_id>/households", methods=["GET", "POST"])
+@allow(STAFF)
+def product_households(product_id: int):
+    """A product's own share and the households it buys from (its sourcing)."""
+    product = get_product(product_id)
+    require_manager(current_user, product.cooperative_id)
+    share_form = ProductShareForm(prefix="share", obj=None if request.method == "POST" else product)
+    sourcing_form = SourcingForm(prefix="sourcing")
+    households = services.linked_households(current_user, product.cooperative_id)
+    sourcing_form.household_ids.choices = [
+        (h.id, f"{h.registry_number} · {h.head_name} · {h.village}") for h in households
+    ]
+    submitted = None
+    if request.method == "POST":
+        submitted = share_form if "share-household_share_bp" in request.form else sourcing_form
+    if submitted is not None and submitted.validate_on_submit():
+        try:
+            if submitted is share_form:
+                services.set_product_share(current_user, product_id, share_form.household_share_bp.data)
+                flash(_("Household share saved."), "success")
+            else:
+                services.set_product_sourcing(current_user, product_id, sourcing_form.household_ids.data or [])
+                flash(_("Sourcing saved."), "success")
+        except DomainError as error:
+            show_domain_error(submitted, error)
+        else:
+            return redirect(url_for("households.product_households", product_id=product_id))
+    if request.method == "GET":
+        sourcing_form.household_ids.data = services.sourcing_of(current_user, product_id)
+    status = 422 if submitted is not None else 200
+    return render_template(
+        "households/product.html",
+        product=product,
+        share_form=share_form,
+        sourcing_form=sourcing_form,
+        households=households,
+        platform_fee_bp=services.platform_fee_bp(),
+    ), status
