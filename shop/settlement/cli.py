@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from shop.unit_of_work import use_case
 
@@ -25,6 +25,7 @@ def check_command() -> None:
 
 
 @click.command("settle")
+@with_appcontext
 def settle_command() -> None:
     """Settle every order line whose refund window has passed (idempotent)."""
     from shop.money import format_fen

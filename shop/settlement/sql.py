@@ -109,13 +109,14 @@ sharing AS (
 ),
 link_floors AS (
     SELECT line_id, entry_id, households, link_id, household_id,
-           households * weight / sum(weight) OVER (PARTITION BY line_id) AS base,
-           households * weight % sum(weight) OVER (PARTITION BY line_id) AS remainder
+           -- sum() of a bigint is numeric on PostgreSQL: cast back, or the division would not be integer.
+           households * weight / CAST(sum(weight) OVER (PARTITION BY line_id) AS BIGINT) AS base,
+           households * weight % CAST(sum(weight) OVER (PARTITION BY line_id) AS BIGINT) AS remainder
     FROM sharing
 ),
 link_ranks AS (
     SELECT line_id, entry_id, link_id, household_id, base,
-           households - sum(base) OVER (PARTITION BY line_id) AS left_over,
+           households - CAST(sum(base) OVER (PARTITION BY line_id) AS BIGINT) AS left_over,
            row_number() OVER (PARTITION BY line_id ORDER BY remainder DESC, household_id, link_id) AS position
     FROM link_floors
 ),
