@@ -94,7 +94,9 @@ def _register_blueprints(app: Flask) -> None:
     from shop.orders import api as orders_api
     from shop.orders import views as orders_views
     from shop.payments import api as payments_api
+    from shop.payouts import api as payouts_api
     from shop.regions import api as regions_api
+    from shop.settlement import api as settlement_api
     from shop.web import views as web_views
 
     for blueprint in (
@@ -107,6 +109,8 @@ def _register_blueprints(app: Flask) -> None:
         orders_api.blp,
         payments_api.blp,
         households_api.blp,
+        settlement_api.blp,
+        payouts_api.blp,
     ):
         api.register_blueprint(blueprint)
     for blueprint in (web_views.bp, accounts_views.bp, catalog_views.bp, cooperatives_views.bp, certification_views.bp):

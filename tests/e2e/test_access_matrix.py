@@ -180,6 +180,15 @@ EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("households_api.set_product_share", "PUT"): STAFF,
     ("households_api.get_sourcing", "GET"): STAFF,
     ("households_api.set_sourcing", "PUT"): STAFF,
+    # Settlement, household ledgers (一户一台账) and payouts
+    ("settlement_api.start_run", "POST"): OPERATOR,
+    ("settlement_api.household_ledger", "GET"): DECIDERS,
+    ("settlement_api.cooperative_settlements", "GET"): STAFF,
+    ("payouts_api.create_batch", "POST"): OPERATOR,
+    ("payouts_api.list_batches", "GET"): OPERATOR,
+    ("payouts_api.get_batch", "GET"): OPERATOR,
+    ("payouts_api.batch_csv", "GET"): OPERATOR,
+    ("payouts_api.record_paid", "POST"): OPERATOR,
 }
 
 SAMPLE_ARGS = {

@@ -1,0 +1,85 @@
+"""Wire format of settlement: runs, a household's ledger, a cooperative's settlements."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class SettlementRunSchema(ma.Schema):
+    id = ma.fields.Integer()
+    started_at = ma.fields.AwareDateTime()
+    lines_settled = ma.fields.Integer()
+    shipments_settled = ma.fields.Integer()
+    amount_fen = ma.fields.Integer()
+
+
+class LedgerRowSchema(ma.Schema):
+    entry_id = ma.fields.Integer()
+    day = ma.fields.Date()
+    code = ma.fields.String()
+    amount_fen = ma.fields.Integer()
+    order_reference = ma.fields.String()
+    product_name = ma.fields.String()
+    cooperative_name = ma.fields.String()
+    link_type = ma.fields.String()
+
+
+class MonthTotalSchema(ma.Schema):
+    month = ma.fields.String()
+    amount_fen = ma.fields.Integer()
+
+
+class SourceTotalSchema(ma.Schema):
+    cooperative_name = ma.fields.String()
+    link_type = ma.fields.String()
+    amount_fen = ma.fields.Integer()
+
+
+class HouseholdLedgerSchema(ma.Schema):
+    household_id = ma.fields.Integer(attribute="household.id")
+    registry_number = ma.fields.String(attribute="household.registry_number")
+    balance_fen = ma.fields.Integer()
+    earned_fen = ma.fields.Integer()
+    paid_out_fen = ma.fields.Integer()
+    rows = ma.fields.List(ma.fields.Nested(LedgerRowSchema))
+    by_month = ma.fields.Method("_by_month")
+    by_source = ma.fields.Method("_by_source")
+
+    def _by_month(self, ledger) -> list[dict]:
+        return [{"month": month, "amount_fen": amount} for month, amount in ledger.by_month.items()]
+
+    def _by_source(self, ledger) -> list[dict]:
+        return [
+            {"cooperative_name": cooperative, "link_type": link_type, "amount_fen": amount}
+            for (cooperative, link_type), amount in ledger.by_source.items()
+        ]
+
+
+class SettledLineSchema(ma.Schema):
+    day = ma.fields.Date()
+    order_reference = ma.fields.String()
+    product_name = ma.fields.String()
+    amount_fen = ma.fields.Integer()
+    fee_fen = ma.fields.Integer()
+    cooperative_fen = ma.fields.Integer()
+    households_fen = ma.fields.Integer()
+
+
+class HouseholdIncomeSchema(ma.Schema):
+    household_id = ma.fields.Integer()
+    name = ma.fields.String()
+    village = ma.fields.String()
+    amount_fen = ma.fields.Integer()
+
+
+class CooperativeSettlementsSchema(ma.Schema):
+    cooperative_id = ma.fields.Integer(attribute="cooperative.id")
+    cooperative_name = ma.fields.String(attribute="cooperative.name")
+    total_fen = ma.fields.Integer()
+    cooperative_fen = ma.fields.Integer()
+    households_fen = ma.fields.Integer()
+    shipping_fen = ma.fields.Integer()
+    payable_fen = ma.fields.Integer()
+    receivable_fen = ma.fields.Integer()
+    lines = ma.fields.List(ma.fields.Nested(SettledLineSchema))
+    households = ma.fields.List(ma.fields.Nested(HouseholdIncomeSchema))
