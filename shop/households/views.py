@@ -94,10 +94,12 @@ def import_page():
             g.use_case_failed = True
         else:
             flash(
-                _("%(n)d households imported; %(bad)d rows refused.", n=report.imported, bad=len(report.errors)),
+                _("Households imported: %(n)d; rows refused: %(bad)d.", n=report.imported, bad=len(report.errors)),
                 "success" if not report.errors else "warning",
             )
-    return render_form("households/import.html", form, report=report, column_labels=COLUMN_LABELS)
+    if report is not None:  # a report is a success, even with refused rows: the good rows are committed
+        return render_template("households/import.html", form=form, report=report, column_labels=COLUMN_LABELS)
+    return render_form("households/import.html", form, report=None, column_labels=COLUMN_LABELS)
 
 
 @bp.route("/households/<int:household_id>")
