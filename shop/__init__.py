@@ -95,8 +95,10 @@ def _register_blueprints(app: Flask) -> None:
     from shop.orders import views as orders_views
     from shop.payments import api as payments_api
     from shop.payouts import api as payouts_api
+    from shop.payouts import views as payouts_views
     from shop.regions import api as regions_api
     from shop.settlement import api as settlement_api
+    from shop.settlement import views as settlement_views
     from shop.web import views as web_views
 
     for blueprint in (
@@ -117,6 +119,8 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(cart_views.bp)
     app.register_blueprint(orders_views.bp)
+    app.register_blueprint(settlement_views.bp)
+    app.register_blueprint(payouts_views.bp)
     app.register_blueprint(households_views.bp)
 
 

@@ -189,6 +189,16 @@ EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("payouts_api.get_batch", "GET"): OPERATOR,
     ("payouts_api.batch_csv", "GET"): OPERATOR,
     ("payouts_api.record_paid", "POST"): OPERATOR,
+    ("settlement.household_ledger", "GET"): DECIDERS,
+    ("settlement.household_ledger_csv", "GET"): DECIDERS,
+    ("settlement.cooperative_settlements", "GET"): STAFF,
+    ("settlement.ops_settlement", "GET"): OPERATOR,
+    ("settlement.ops_settlement", "POST"): OPERATOR,
+    ("payouts.batches", "GET"): OPERATOR,
+    ("payouts.batches", "POST"): OPERATOR,
+    ("payouts.batch", "GET"): OPERATOR,
+    ("payouts.batch_csv", "GET"): OPERATOR,
+    ("payouts.record_outcome", "POST"): OPERATOR,
 }
 
 SAMPLE_ARGS = {

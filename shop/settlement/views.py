@@ -1,0 +1,109 @@
+"""Pages of settlement: a household's ledger (一户一台账, printable and as CSV), a cooperative's settled income,
+and the operators' settlement page with its button."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from shop.access import allow, roles
+from shop.accounts.roles import Role
+from shop.extensions import db
+from shop.households.labels import LINK_TYPE_LABELS
+from shop.money import fen_to_yuan, format_fen
+from shop.settlement import reports, services
+from shop.settlement.models import SettlementRun
+
+bp = Blueprint("settlement", __name__)
+LEDGER_READERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
+OPERATOR = roles(Role.OPERATOR)
+
+
+def entry_label(code: str) -> str:
+    labels = {
+        "settle": _("Settled sale"),
+        "refund_settled": _("Refund taken back"),
+        "payout": _("Paid out (in a payout batch)"),
+        "payout_failed": _("Payout failed, back on the balance"),
+    }
+    return labels.get(code, code)
+
+
+@bp.route("/households/<int:household_id>/ledger")
+@allow(LEDGER_READERS)
+def household_ledger(household_id: int):
+    ledger = reports.household_ledger(current_user, household_id)
+    return render_template(
+        "settlement/household_ledger.html", ledger=ledger, entry_label=entry_label, link_labels=LINK_TYPE_LABELS
+    )
+
+
+@bp.route("/households/<int:household_id>/ledger.csv")
+@allow(LEDGER_READERS)
+def household_ledger_csv(household_id: int):
+    ledger = reports.household_ledger(current_user, household_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [_("Date"), _("Entry"), _("Order"), _("Product"), _("Cooperative"), _("Link type"), _("Amount (yuan)")]
+    )
+    for row in ledger.rows:
+        writer.writerow(
+            [
+                row.day.isoformat(),
+                entry_label(row.code),
+                row.order_reference,
+                row.product_name,
+                row.cooperative_name,
+                str(LINK_TYPE_LABELS.get(row.link_type, row.link_type)) if row.link_type else "",
+                _yuan(row.amount_fen),
+            ]
+        )
+    name = f"household-{ledger.household.registry_number}-ledger.csv"
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _yuan(amount_fen: int) -> str:
+    sign = "-" if amount_fen < 0 else ""
+    return sign + (fen_to_yuan(abs(amount_fen)) or "0.00")
+
+
+@bp.route("/coop/<int:cooperative_id>/settlements")
+@allow(roles(Role.COOPERATIVE_STAFF, Role.OPERATOR))
+def cooperative_settlements(cooperative_id: int):
+    report = reports.cooperative_settlements(current_user, cooperative_id)
+    return render_template("settlement/cooperative.html", report=report)
+
+
+class SettleForm(FlaskForm):
+    """Only the CSRF token: the run settles whatever is due."""
+
+
+@bp.route("/ops/settlement", methods=["GET", "POST"])
+@allow(OPERATOR)
+def ops_settlement():
+    form = SettleForm()
+    if form.validate_on_submit():
+        run = services.settle_due(current_user)
+        flash(
+            _(
+                "Settled %(lines)d lines and %(shipments)d shipping fees: %(amount)s.",
+                lines=run.lines_settled,
+                shipments=run.shipments_settled,
+                amount=format_fen(run.amount_fen),
+            ),
+            "success",
+        )
+        return redirect(url_for("settlement.ops_settlement"))
+    runs = db.session.scalars(select(SettlementRun).order_by(SettlementRun.id.desc()).limit(20)).all()
+    return render_template("settlement/ops.html", form=form, runs=runs)
