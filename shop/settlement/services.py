@@ -7,15 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, text
 
 from shop.accounts.models import User
+from shop.catalog.models import Product
+from shop.cooperatives.models import Cooperative
+from shop.errors import ValidationFailed
 from shop.extensions import db
+from shop.households.services import platform_fee_bp
 from shop.ledger import services as ledger
 from shop.ledger.models import AccountKind, EntryCode, JournalEntry, Part, Posting, Side
 from shop.orders.models import OrderLine, Refund
 from shop.settlement import sql
 from shop.settlement.models import LineSettlement, SettlementRun, ShipmentSettlement
+from shop.settlement.rules import BASIS_POINTS
 from shop.types import UTCDateTime, utcnow
 
 _TIMES = ("now", "cutoff")
@@ -28,16 +34,14 @@ def _execute(statement: str, params: dict) -> None:
     db.session.execute(clause, present)
 
 
-def platform_fee_bp() -> int:
-    return int(current_app.config.get("PLATFORM_FEE_BP", 0))
-
-
 def settle_due(actor: User | None = None, now: datetime | None = None) -> SettlementRun:
     """Settle every line (and shipping fee) delivered longer ago than the refund window, with no refund open.
 
     Set-based: a few INSERT … SELECT statements, whatever the number of lines. Each line is settled once: the
     ledger lock serialises runs, and line_settlements' primary key refuses a second settlement of a line."""
     now = now or utcnow()
+    fee_bp = platform_fee_bp()
+    _refuse_shares_above_the_whole(fee_bp)
     ledger.lock_ledger()
     run = SettlementRun(started_by_id=actor.id if actor else None, started_at=now)
     db.session.add(run)
@@ -46,7 +50,7 @@ def settle_due(actor: User | None = None, now: datetime | None = None) -> Settle
         "run": run.id,
         "now": now,
         "cutoff": now - timedelta(days=current_app.config["REFUND_WINDOW_DAYS"]),
-        "fee_bp": platform_fee_bp(),
+        "fee_bp": fee_bp,
         "orders_held": ledger.account_id(AccountKind.ORDERS_HELD),
         "platform_fee": ledger.account_id(AccountKind.PLATFORM_FEE),
     }
@@ -77,6 +81,32 @@ def settle_due(actor: User | None = None, now: datetime | None = None) -> Settle
     _offset_receivables(run.id)
     db.session.flush()
     return run
+
+
+def _refuse_shares_above_the_whole(fee_bp: int) -> None:
+    """The platform fee plus a household share must leave the cooperative ≥ 0: refuse the whole run, clearly,
+    when PLATFORM_FEE_BP was raised above what a cooperative or product share allows."""
+    if not 0 <= fee_bp <= BASIS_POINTS:
+        raise ValidationFailed.on("PLATFORM_FEE_BP", _("The platform fee must be 0 to 10000 basis points."))
+    limit = BASIS_POINTS - fee_bp
+    too_high = (
+        db.session.scalars(
+            select(Cooperative.name).where(Cooperative.household_share_bp > limit).order_by(Cooperative.id).limit(5)
+        ).all()
+        + db.session.scalars(
+            select(Product.name).where(Product.household_share_bp > limit).order_by(Product.id).limit(5)
+        ).all()
+    )
+    if too_high:
+        raise ValidationFailed.on(
+            "household_share_bp",
+            _(
+                "The platform fee (%(fee)d bp) plus the household share of %(names)s exceeds 10000 bp: lower the share "
+                "or the fee before settling.",
+                fee=fee_bp,
+                names="、".join(too_high),
+            ),
+        )
 
 
 def _offset_receivables(run_id: int) -> None:

@@ -142,3 +142,15 @@ def test_two_settlement_runs_at_once_settle_each_line_exactly_once(app, world):
         assert (
             db.session.scalar(select(func.count()).select_from(JournalEntry).where(JournalEntry.code == "settle")) == 5
         )
+
+
+def test_a_fee_raised_above_what_a_share_allows_refuses_the_run_and_names_the_cooperative(app, world, monkeypatch):
+    from shop.errors import ValidationFailed
+
+    world.deliver(world.buy((world.product("香菇", 5000), 1)))
+    monkeypatch.setitem(app.config, "PLATFORM_FEE_BP", 9500)  # the cooperative's share is 1000 bp
+    with app.app_context(), pytest.raises(ValidationFailed, match="exceeds 10000"):
+        settle_due()
+    answer = world.client.post("/api/v1/settlement/runs", headers=world.operator)
+    assert answer.status_code == 422 and "household_share_bp" in answer.json["error"]["fields"]
+    assert world.balances() == {"provider_clearing": 6000, "orders_held": 6000}
