@@ -16,6 +16,7 @@ from shop.cooperatives.credit_code import with_check_character
 from shop.cooperatives.models import Cooperative
 from shop.demo import data
 from shop.demo.certify import certify_demo_products
+from shop.demo.households import linked_count, seed_households, seed_settled_sales
 from shop.extensions import db
 from shop.unit_of_work import use_case
 
@@ -93,7 +94,9 @@ def seed() -> list[tuple[str, str, str]]:
         credentials.append((role, email, data.DEMO_PASSWORD))
         users[email] = user
     _ensure_staff(operator, by_key)
+    seed_households(operator, list(by_key.values()))
     certify_demo_products(operator, users)
+    seed_settled_sales(operator, users["consumer@fupin.demo"], list(by_key.values()))
     return credentials
 
 
@@ -116,7 +119,8 @@ def seed_demo():
     listed = db.session.scalar(select(func.count()).select_from(listable_products().subquery()))
     click.echo(
         f"Demo data ready: {db.session.query(Cooperative).count()} cooperatives, "
-        f"{db.session.query(Product).count()} products ({listed} certified and on sale)."
+        f"{db.session.query(Product).count()} products ({listed} certified and on sale), "
+        f"{linked_count()} confirmed benefit links to households."
     )
     click.echo("Demo users (role, e-mail, password):")
     for role, email, password in credentials:
