@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
 
 from shop.access import allow, roles
 from shop.accounts.roles import Role
@@ -29,6 +28,7 @@ from shop.households.labels import (
     LINK_TYPE_LABELS,
 )
 from shop.households.models import HouseholdStatus
+from shop.households.privacy import HouseholdView
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("households", __name__)
@@ -50,14 +50,11 @@ def household_labels():
     }
 
 
-def ledger_url(household_id: int) -> str | None:
-    """The household's ledger page (台账), once the ledger area serves /households/<id>/ledger."""
-    path = f"/households/{household_id}/ledger"
-    try:
-        current_app.url_map.bind("localhost").match(path, method="GET")
-    except HTTPException:
+def ledger_url(household: HouseholdView) -> str | None:
+    """The household's ledger (台账), for those who may read it: the people who see its personal data."""
+    if not household.personal_data_visible:
         return None
-    return path
+    return url_for("settlement.household_ledger", household_id=household.id)
 
 
 @bp.route("/households/")
@@ -112,7 +109,7 @@ def detail(household_id: int):
         household=household,
         links=[services.link_view(current_user, link) for link in links],
         action_form=LinkActionForm(formdata=None),
-        ledger_url=ledger_url(household_id),
+        ledger_url=ledger_url(household),
     )
 
 

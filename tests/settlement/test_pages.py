@@ -80,3 +80,14 @@ def test_an_operator_settles_from_the_page_and_pays_a_batch(app, make, world, mo
     assert "payouts_in_transit" not in world.balances()
     without_token = operator.post(f"{made.headers['Location']}/outcomes", data={"outcome": "paid"})
     assert without_token.status_code in (400, 302)
+
+
+def test_the_household_page_links_to_its_ledger_only_for_those_who_may_read_it(app, make, world):
+    household, _order = settled(world)
+    ledger = f"/households/{household}/ledger"
+    reviewer = signed_in(app, make, (Role.COUNTY_REVIEWER, {"region_code": SHENZHOU}), email="c2@example.com")
+    assert ledger in reviewer.get(f"/households/{household}").get_data(as_text=True)
+    province = signed_in(app, make, (Role.PROVINCE_REVIEWER, {"region_code": "130000"}), email="p2@example.com")
+    page = province.get(f"/households/{household}")
+    assert page.status_code == 200 and ledger not in page.get_data(as_text=True)
+    assert province.get(ledger).status_code == 403
