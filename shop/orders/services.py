@@ -23,6 +23,7 @@ from shop.catalog.services import listable_products
 from shop.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.notifications import services as notifications
+from shop.orders.labels import ORDER_STATUS_LABELS
 from shop.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from shop.orders.rules import ORDER_TRANSITIONS, SHIPMENT_TRANSITIONS
 from shop.regions.services import require_region
@@ -278,7 +279,12 @@ def ship(user: User, order_id: int, carrier: str, tracking_number: str) -> Shipm
     if not re.match(r"^[A-Za-z0-9-]{6,40}$", tracking_number):
         raise ValidationFailed.on("tracking_number", _("A tracking number of 6 to 40 letters and digits."))
     if order.status != OrderStatus.PAID:
-        raise InvalidTransition(_("Only a paid order can be shipped (this one is %(state)s).", state=order.status))
+        raise InvalidTransition(
+            _(
+                "Only a paid order can be shipped (this one is %(state)s).",
+                state=ORDER_STATUS_LABELS.get(order.status, order.status),
+            )
+        )
     mine = [s for s in order.shipments if s.cooperative_id in user.cooperative_ids()]
     if not mine:
         raise NotAllowed(_("None of this order's lines are your cooperative's."))

@@ -10,7 +10,7 @@ counts nothing twice.
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from shop.accounts.models import User
 from shop.accounts.roles import Role
@@ -19,6 +19,7 @@ from shop.errors import Conflict, InvalidTransition, NotAllowed, NotFound, Valid
 from shop.extensions import db
 from shop.notifications import services as notifications
 from shop.orders import services as orders
+from shop.orders.labels import ORDER_STATUS_LABELS
 from shop.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine, RefundStatus
 from shop.payments import gateway
 from shop.payments.models import PaymentFlag
@@ -34,15 +35,32 @@ def _lines_of(order: Order, items: list[tuple[int, int]]) -> list[tuple[OrderLin
     chosen = []
     if not items:
         raise ValidationFailed.on("lines", _("Choose what to refund."))
+    waiting = _quantities_awaiting_decision(order.id)
     for line_id, quantity in items:
         line = by_id.get(line_id)
         if line is None:
             raise ValidationFailed.on("lines", _("Line %(id)d is not part of this order.", id=line_id))
-        left = line.quantity - line.refunded_quantity
+        left = line.quantity - line.refunded_quantity - waiting.get(line.id, 0)
+        if left <= 0 and waiting.get(line.id):
+            raise Conflict(
+                _("%(name)s: a refund of it is already waiting for a decision.", name=line.product_name),
+                fields={"lines": [_("Already asked for.")]},
+            )
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= left:
             raise ValidationFailed.on("lines", _("%(name)s: refund 1 to %(n)d.", name=line.product_name, n=left))
         chosen.append((line, quantity))
     return chosen
+
+
+def _quantities_awaiting_decision(order_id: int) -> dict[int, int]:
+    """Quantities of each line in refunds asked for and not yet decided: they cannot be asked for again."""
+    rows = db.session.execute(
+        select(RefundLine.order_line_id, func.sum(RefundLine.quantity))
+        .join(Refund, Refund.id == RefundLine.refund_id)
+        .where(Refund.order_id == order_id, Refund.status == RefundStatus.REQUESTED)
+        .group_by(RefundLine.order_line_id)
+    ).all()
+    return {line_id: int(quantity) for line_id, quantity in rows}
 
 
 def request_refund(
@@ -57,7 +75,7 @@ def request_refund(
             _(
                 "A refund can be asked for while the order is paid (it is %(state)s); after "
                 "completion, ask the platform's operators.",
-                state=order.status,
+                state=ORDER_STATUS_LABELS.get(order.status, order.status),
             )
         )
     if not reason.strip():

@@ -21,6 +21,7 @@ from shop.extensions import db
 from shop.ledger import services as ledger
 from shop.notifications import services as notifications
 from shop.orders import services as orders
+from shop.orders.labels import ORDER_STATUS_LABELS
 from shop.orders.models import Order, OrderStatus
 from shop.payments import gateway
 from shop.payments.models import PaymentFlag, ProviderEvent
@@ -301,7 +302,12 @@ def cancel_by_buyer(buyer: User, order_id: int) -> Order:
     if order.buyer_id != buyer.id:
         raise NotAllowed(_("Only the buyer cancels an order."))
     if order.status != OrderStatus.PENDING_PAYMENT:
-        raise InvalidTransition(_("Only an unpaid order can be cancelled (this one is %(state)s).", state=order.status))
+        raise InvalidTransition(
+            _(
+                "Only an unpaid order can be cancelled (this one is %(state)s).",
+                state=ORDER_STATUS_LABELS.get(order.status, order.status),
+            )
+        )
     intent_id = order.payment_intent_id
     _commit()
     if intent_id:
@@ -330,7 +336,12 @@ def pay_with_card(buyer: User, order_id: int, card_reference: str) -> Order:
     if order.buyer_id != buyer.id:
         raise NotAllowed(_("Only the buyer pays an order."))
     if order.status != OrderStatus.PENDING_PAYMENT:
-        raise InvalidTransition(_("This order is %(state)s: there is nothing to pay.", state=order.status))
+        raise InvalidTransition(
+            _(
+                "This order is %(state)s: there is nothing to pay.",
+                state=ORDER_STATUS_LABELS.get(order.status, order.status),
+            )
+        )
     if order.payment_intent_id is None:
         order = ensure_payment_intent(order.id)
     intent_id = order.payment_intent_id

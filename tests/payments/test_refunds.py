@@ -59,6 +59,32 @@ def ask(client, paid, items, reason="坏果", return_stock=False):
     )
 
 
+def same_request_again(paid, request: dict) -> int:
+    """A second request for the same boxes, as when two arrive at the same moment: both pass the request's
+    check (it holds no lock), so approval must still refuse to pay more than was paid."""
+    from shop.orders.models import Refund, RefundLine
+
+    refund = Refund(
+        order_id=paid["order"]["id"],
+        amount_fen=request["amount_fen"],
+        reason="同一请求再次提交",
+        requested_by_id=paid["buyer_id"],
+    )
+    db.session.add(refund)
+    db.session.flush()
+    for line in request["lines"]:
+        db.session.add(
+            RefundLine(
+                refund_id=refund.id,
+                order_line_id=line["order_line_id"],
+                quantity=line["quantity"],
+                amount_fen=line["amount_fen"],
+            )
+        )
+    db.session.commit()
+    return refund.id
+
+
 def order_of(client, paid) -> dict:
     return client.get(f"/api/v1/orders/{paid['order']['id']}", headers=paid["buyer"]).json
 
@@ -86,7 +112,7 @@ def test_refunds_adding_up_to_everything_paid_and_no_more(client, paid):
 def test_refund_above_paid_is_refused_even_though_the_emulator_would_pay_it(client, paid):
     """The emulator does not refuse refunds above the amount paid: the shop must."""
     one = ask(client, paid, [("蜜桃礼盒", 3)]).json
-    two = ask(client, paid, [("蜜桃礼盒", 3)]).json  # asked twice for the same boxes
+    two = {"id": same_request_again(paid, one)}  # asked twice for the same boxes, at the same moment
     assert client.post(f"/api/v1/refunds/{one['id']}/approve", json={}, headers=paid["staff"]).status_code == 200
     refused = client.post(f"/api/v1/refunds/{two['id']}/approve", json={}, headers=paid["staff"])
     assert refused.status_code == 409
@@ -94,7 +120,8 @@ def test_refund_above_paid_is_refused_even_though_the_emulator_would_pay_it(clie
 
 
 def test_two_approvals_racing_never_refund_more_than_was_paid(app, client, make, paid):
-    requests = [ask(client, paid, [("蜜桃礼盒", 3)]).json["id"] for _ in range(2)]
+    first = ask(client, paid, [("蜜桃礼盒", 3)]).json
+    requests = [first["id"], same_request_again(paid, first)]
     operator = make.user(Role.OPERATOR)
     outcomes: list[str] = []
     start = threading.Barrier(2)
@@ -179,3 +206,16 @@ def test_a_charge_refunded_event_counts_nothing_twice_and_flags_unknown_refunds(
     )
     assert answer.json["outcome"] == "refunds known: 1, flagged: 1"
     assert order_of(client, paid)["refunded_fen"] == 2600
+
+
+def test_the_same_quantity_cannot_be_asked_for_twice_while_the_first_request_waits(client, paid):
+    first = ask(client, paid, [("蜜桃礼盒", 2)])
+    assert first.status_code == 201
+    again = ask(client, paid, [("蜜桃礼盒", 2)])
+    assert again.status_code == 422 and "lines" in again.json["error"]["fields"]  # only 1 box is left to ask for
+    assert ask(client, paid, [("蜜桃礼盒", 1)]).status_code == 201
+    third = ask(client, paid, [("蜜桃礼盒", 1)])
+    assert third.status_code == 409 and "already waiting" in third.json["error"]["message"]
+    rejected = client.post(f"/api/v1/refunds/{first.json['id']}/reject", json={"note": "完好"}, headers=paid["staff"])
+    assert rejected.status_code == 200
+    assert ask(client, paid, [("蜜桃礼盒", 2)]).status_code == 201  # the rejected request frees its quantity
