@@ -16,5 +16,7 @@ class OutcomeForm(FlaskForm):
     """The bank's answer for one line, or (no line) for every line still in transit."""
 
     line_id = HiddenField(validators=[Optional()])
-    outcome = SelectField(choices=[SelectChoice("paid", _l("Paid")), SelectChoice("failed", _l("Failed"))], validators=[DataRequired()])
+    outcome = SelectField(
+        choices=[SelectChoice("paid", _l("Paid")), SelectChoice("failed", _l("Failed"))], validators=[DataRequired()]
+    )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
