@@ -25,3 +25,15 @@ def bought(client, make):
 def placed(app, bought):
     row = order_row(app, bought["order"]["id"])
     return {**bought, "row": row, "order": {**bought["order"], "payment_intent_id": row.payment_intent_id}}
+
+
+@pytest.fixture(autouse=True)
+def _ledger_sound_after_each_payment_test(app):
+    """Every payment, late payment, refund and reconciliation leaves the ledger's invariants holding."""
+    yield
+    from shop.extensions import db
+    from shop.settlement.check import breaches
+
+    with app.app_context():
+        db.session.rollback()
+        assert breaches() == []

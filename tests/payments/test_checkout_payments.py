@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from shop.extensions import db
+from shop.ledger.models import Account, JournalEntry
 from shop.orders.models import Order
 from shop.payments import gateway
 from shop.payments import services as payments
@@ -74,6 +75,10 @@ def test_a_bad_or_missing_signature_is_400_and_changes_nothing(app, client, plac
         assert db.session.query(ProviderEvent).count() == 0
 
 
+def ledger_balances() -> dict[str, int]:
+    return dict(db.session.execute(sa.select(Account.key, Account.balance_fen).where(Account.balance_fen != 0)).all())
+
+
 def test_a_wrong_amount_is_flagged_not_accepted(app, client, placed, stripe_config):
     """The emulator cannot pay a different amount than the intent's: the event is signed by the real scheme."""
     answer = post_event(client, succeeded_event(placed["order"], amount=100), stripe_config["STRIPE_WEBHOOK_SECRET"])
@@ -85,6 +90,8 @@ def test_a_wrong_amount_is_flagged_not_accepted(app, client, placed, stripe_conf
     assert order_row(app, placed["order"]["id"]).status == "pending_payment"
     with app.app_context():
         assert {f.kind for f in db.session.query(PaymentFlag)} == {"amount_mismatch"}
+        # The money is in the ledger, held in suspense for an operator, not as payment for the order.
+        assert ledger_balances() == {"provider_clearing": 100, "suspense": 100}
 
 
 def test_events_out_of_order_end_in_the_same_state(app, client, placed, stripe_config):
@@ -245,3 +252,7 @@ def test_a_payment_for_an_order_cancelled_meanwhile_is_given_back_by_the_reconci
     assert payments.refund_due_payments() == [placed["order"]["id"]]
     assert order_row(app, placed["order"]["id"]).payment_status == "refunded_after_cancel"
     assert payments.refund_due_payments() == []  # once
+    # In the ledger: received into suspense (it matched no live order), then given back: nothing left anywhere.
+    codes = db.session.scalars(sa.select(JournalEntry.code).order_by(JournalEntry.id)).all()
+    assert codes == ["payment_suspense", "suspense_returned"]
+    assert ledger_balances() == {}

@@ -154,3 +154,27 @@ def test_a_fee_raised_above_what_a_share_allows_refuses_the_run_and_names_the_co
     answer = world.client.post("/api/v1/settlement/runs", headers=world.operator)
     assert answer.status_code == 422 and "household_share_bp" in answer.json["error"]["fields"]
     assert world.balances() == {"provider_clearing": 6000, "orders_held": 6000}
+
+
+def test_a_run_that_fails_half_way_leaves_nothing_behind(app, world, monkeypatch):
+    from shop.settlement import sql
+    from shop.settlement.models import LineSettlement, SettlementRun
+
+    world.household()
+    world.deliver(world.buy((world.product("香菇", 5000), 1)))
+    before = world.balances()
+    # The postings are written, then the balances' statement fails (as a crash would, before the commit).
+    monkeypatch.setattr(sql, "MOVE_BALANCES", "UPDATE no_such_table SET x = 1")
+    with app.app_context():
+        from datetime import timedelta
+
+        from shop.types import utcnow
+
+        with pytest.raises(sa.exc.DatabaseError):
+            settle_due(now=utcnow() + timedelta(days=8))
+        db.session.rollback()
+        for model in (SettlementRun, LineSettlement, Posting):
+            assert db.session.scalar(select(func.count()).select_from(model)) == (2 if model is Posting else 0)
+    assert world.balances() == before
+    monkeypatch.undo()
+    assert world.settle()["lines"] == 1  # and the next run settles the line, once
