@@ -54,19 +54,23 @@ def settle_due(actor: User | None = None, now: datetime | None = None) -> Settle
         "orders_held": ledger.account_id(AccountKind.ORDERS_HELD),
         "platform_fee": ledger.account_id(AccountKind.PLATFORM_FEE),
     }
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
     for statement in (
         sql.OPEN_ACCOUNTS,
         sql.CLAIM_LINES,
         sql.CLAIM_SHIPMENTS,
         sql.WRITE_ENTRIES,
+        sql.ANALYZE_CLAIMED if postgresql else None,
         sql.DROP_PARTS,
         sql.CREATE_PARTS,
         sql.SPLIT_INTO_PARTS,
+        sql.ANALYZE_PARTS if postgresql else None,
         sql.WRITE_POSTINGS,
         sql.MOVE_BALANCES,
         sql.DROP_PARTS,
     ):
-        _execute(statement, params)
+        if statement:
+            _execute(statement, params)
     run.lines_settled, lines_fen = db.session.execute(
         select(func.count(), func.coalesce(func.sum(LineSettlement.amount_fen), 0)).where(
             LineSettlement.run_id == run.id

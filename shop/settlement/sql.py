@@ -99,13 +99,16 @@ top AS (
                           <= a - f0 - h0 - c0 THEN 1 ELSE 0 END AS cooperative
     FROM floors
 ),
+sourced AS (SELECT DISTINCT product_id FROM product_sourcing),
 sharing AS (
-    -- The line's confirmed links, narrowed to the product's sourcing when it has one.
+    -- The line's confirmed links, narrowed to the product's sourcing when it has one (joins, not a subquery
+    -- per link: a run meets millions of line × link pairs).
     SELECT t.line_id, t.entry_id, t.households, bl.id AS link_id, bl.household_id, CAST(bl.weight AS BIGINT) AS weight
-    FROM top t JOIN benefit_links bl ON bl.cooperative_id = t.cooperative_id AND bl.status = 'confirmed'
-    WHERE NOT EXISTS (SELECT 1 FROM product_sourcing ps WHERE ps.product_id = t.product_id)
-       OR EXISTS (SELECT 1 FROM product_sourcing ps
-                  WHERE ps.product_id = t.product_id AND ps.household_id = bl.household_id)
+    FROM top t
+    JOIN benefit_links bl ON bl.cooperative_id = t.cooperative_id AND bl.status = 'confirmed'
+    LEFT JOIN sourced ON sourced.product_id = t.product_id
+    LEFT JOIN product_sourcing ps ON ps.product_id = t.product_id AND ps.household_id = bl.household_id
+    WHERE sourced.product_id IS NULL OR ps.product_id IS NOT NULL
 ),
 link_floors AS (
     SELECT line_id, entry_id, households, link_id, household_id,
@@ -171,3 +174,9 @@ WHERE ledger_accounts.id = moved.account_id
 """
 
 DROP_PARTS = "DROP TABLE IF EXISTS settle_parts"
+
+# PostgreSQL only: the rows a run has just written are not in the planner's statistics until analysed (autovacuum
+# never runs inside the transaction), and a plan made for "a few rows" over a million is a nested loop that runs
+# for minutes. ANALYZE inside the transaction counts the transaction's own new rows.
+ANALYZE_CLAIMED = "ANALYZE line_settlements, shipment_settlements, journal_entries"
+ANALYZE_PARTS = "ANALYZE settle_parts"
