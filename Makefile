@@ -68,6 +68,7 @@ test: lint test-sqlite test-postgres
 bench: install
 	$(BIN)/python bench/catalog.py
 	$(BIN)/python bench/checkout.py
+	$(BIN)/python bench/settlement.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
