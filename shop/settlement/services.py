@@ -54,20 +54,24 @@ def settle_due(actor: User | None = None, now: datetime | None = None) -> Settle
         "orders_held": ledger.account_id(AccountKind.ORDERS_HELD),
         "platform_fee": ledger.account_id(AccountKind.PLATFORM_FEE),
     }
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    analyse = db.session.get_bind().dialect.name == "postgresql"
     for statement in (
         sql.OPEN_ACCOUNTS,
+        *sql.DROP_STAGES,
+        *sql.CREATE_STAGES,
+        sql.FIND_DUE_LINES,
+        sql.ANALYZE_DUE if analyse else None,
         sql.CLAIM_LINES,
         sql.CLAIM_SHIPMENTS,
         sql.WRITE_ENTRIES,
-        sql.ANALYZE_CLAIMED if postgresql else None,
-        sql.DROP_PARTS,
-        sql.CREATE_PARTS,
-        sql.SPLIT_INTO_PARTS,
-        sql.ANALYZE_PARTS if postgresql else None,
+        sql.ANALYZE_CLAIMED if analyse else None,
+        sql.SPLIT_LINES,
+        sql.ANALYZE_LINES if analyse else None,
+        sql.SPLIT_LINKS,
+        sql.ANALYZE_LINKS if analyse else None,
         sql.WRITE_POSTINGS,
         sql.MOVE_BALANCES,
-        sql.DROP_PARTS,
+        *sql.DROP_STAGES,
     ):
         if statement:
             _execute(statement, params)
