@@ -27,11 +27,11 @@ from shop.types import UTCDateTime, utcnow
 _TIMES = ("now", "cutoff")
 
 
-def _execute(statement: str, params: dict) -> None:
+def _execute(statement: str, params: dict):
     clause = text(statement)
     present = {name: value for name, value in params.items() if f":{name}" in statement}
     clause = clause.bindparams(*(bindparam(name, type_=UTCDateTime()) for name in _TIMES if name in present))
-    db.session.execute(clause, present)
+    return db.session.execute(clause, present)
 
 
 def settle_due(actor: User | None = None, now: datetime | None = None) -> SettlementRun:
@@ -55,26 +55,29 @@ def settle_due(actor: User | None = None, now: datetime | None = None) -> Settle
         "platform_fee": ledger.account_id(AccountKind.PLATFORM_FEE),
     }
     analyse = db.session.get_bind().dialect.name == "postgresql"
-    for statement in (
-        sql.OPEN_ACCOUNTS,
-        *sql.DROP_STAGES,
-        *sql.CREATE_STAGES,
-        sql.FIND_DUE_LINES,
-        sql.ANALYZE_DUE if analyse else None,
-        sql.CLAIM_LINES,
-        sql.CLAIM_SHIPMENTS,
-        sql.WRITE_ENTRIES,
-        sql.ANALYZE_CLAIMED if analyse else None,
-        sql.SPLIT_LINES,
-        sql.ANALYZE_LINES if analyse else None,
-        sql.SPLIT_LINKS,
-        sql.ANALYZE_LINKS if analyse else None,
-        sql.WRITE_POSTINGS,
-        sql.MOVE_BALANCES,
-        *sql.DROP_STAGES,
-    ):
-        if statement:
-            _execute(statement, params)
+    for statement in (sql.OPEN_ACCOUNTS, *sql.DROP_STAGES, *sql.CREATE_STAGES):
+        _execute(statement, params)
+    due = _execute(sql.FIND_DUE_LINES, params).rowcount
+    if due and analyse:
+        _execute(sql.ANALYZE_DUE, params)
+    claimed = _execute(sql.CLAIM_LINES, params).rowcount if due else 0
+    claimed += _execute(sql.CLAIM_SHIPMENTS, params).rowcount
+    # Nothing claimed (the usual case between runs): nothing to write, no statistics to refresh.
+    if claimed:
+        for statement in (
+            sql.WRITE_ENTRIES,
+            sql.ANALYZE_CLAIMED if analyse else None,
+            sql.SPLIT_LINES,
+            sql.ANALYZE_LINES if analyse else None,
+            sql.SPLIT_LINKS,
+            sql.ANALYZE_LINKS if analyse else None,
+            sql.WRITE_POSTINGS,
+            sql.MOVE_BALANCES,
+        ):
+            if statement:
+                _execute(statement, params)
+    for statement in sql.DROP_STAGES:
+        _execute(statement, params)
     run.lines_settled, lines_fen = db.session.execute(
         select(func.count(), func.coalesce(func.sum(LineSettlement.amount_fen), 0)).where(
             LineSettlement.run_id == run.id

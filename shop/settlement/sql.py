@@ -40,7 +40,19 @@ FIND_DUE_LINES = """
 INSERT INTO settle_due_lines (line_id, amount_fen, fee_bp, household_bp)
 SELECT l.id, l.line_total_fen - COALESCE(refunded.amount_fen, 0), :fee_bp,
        COALESCE(p.household_share_bp, c.household_share_bp)
-FROM order_lines l
+FROM (
+    -- Where an unsettled due line can be: a run settles a line together with its shipment's fee (same
+    -- delivery, same order), unless a refund holds the line back. So only lines of shipments whose fee is not
+    -- settled, and lines with a refund, are looked at, never the whole history of settled lines.
+    SELECT l2.id AS line_id
+    FROM shipments s2
+    JOIN order_lines l2 ON l2.shipment_id = s2.id
+    LEFT JOIN shipment_settlements fee_done ON fee_done.shipment_id = s2.id
+    WHERE fee_done.shipment_id IS NULL AND s2.status = 'delivered' AND s2.delivered_at <= :cutoff
+    UNION
+    SELECT rl.order_line_id FROM refund_lines rl
+) AS candidate
+JOIN order_lines l ON l.id = candidate.line_id
 JOIN shipments s ON s.id = l.shipment_id
 JOIN orders o ON o.id = l.order_id
 JOIN products p ON p.id = l.product_id
