@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from shop.extensions import db
 from shop.ledger.models import Account, AccountKind, EntryCode, JournalEntry, Posting, Side, normal_side
@@ -167,19 +167,6 @@ def lock_accounts(account_ids: Iterable[int]) -> dict[int, int]:
         select(Account.id, Account.balance_fen).where(Account.id.in_(ids)).order_by(Account.id).with_for_update()
     ).all()
     return dict(rows)
-
-
-def balance_from_postings(account: int) -> int:
-    side = db.session.scalar(select(Account.normal_side).where(Account.id == account))
-    signed = func.sum(func.coalesce(Posting.amount_fen, 0))
-    rows = dict(
-        db.session.execute(
-            select(Posting.side, signed).where(Posting.account_id == account).group_by(Posting.side)
-        ).all()
-    )
-    same = rows.get(side, 0) or 0
-    other = sum(v or 0 for k, v in rows.items() if k != side)
-    return same - other
 
 
 # --- Recipes of money arriving and leaving (../shared/LEDGER.md) ---------------------------------------------

@@ -18,7 +18,7 @@ from shop.extensions import db
 from shop.households.models import Household
 from shop.ledger import services as ledger
 from shop.ledger.models import Account, AccountKind, EntryCode, Side
-from shop.money import fen_to_yuan
+from shop.money import yuan_amount
 from shop.payouts.models import PayoutBatch, PayoutLine, PayoutLineStatus
 from shop.types import utcnow
 
@@ -178,9 +178,7 @@ def batch_csv(batch: PayoutBatch) -> str:
     for number, line in enumerate(batch.lines, start=1):
         if line.status != PayoutLineStatus.IN_TRANSIT:
             continue
-        writer.writerow([number, line.account_name, line.account_number, line.bank_name, _yuan(line.amount_fen), memo])
+        writer.writerow(
+            [number, line.account_name, line.account_number, line.bank_name, yuan_amount(line.amount_fen), memo]
+        )
     return out.getvalue()
-
-
-def _yuan(amount_fen: int) -> str:
-    return fen_to_yuan(amount_fen) or "0.00"

@@ -21,7 +21,7 @@ from shop.ledger.models import AccountKind, EntryCode, JournalEntry, Part, Posti
 from shop.orders.models import OrderLine, Refund
 from shop.settlement import sql
 from shop.settlement.models import LineSettlement, SettlementRun, ShipmentSettlement
-from shop.settlement.rules import BASIS_POINTS
+from shop.settlement.rules import BASIS_POINTS, split_reversal
 from shop.types import UTCDateTime, utcnow
 
 _TIMES = ("now", "cutoff")
@@ -234,7 +234,7 @@ def _take_back(line: OrderLine, amount_fen: int) -> list[ledger.Leg]:
     """The debits that reverse `amount_fen` of a settled line. A household that was already paid out gives
     back what it still has; the rest comes from the cooperative's payable, then becomes its receivable."""
     parts = [part for part in held_parts(line.id) if part.remaining_fen > 0]
-    shares = _split_over(amount_fen, parts)
+    shares = split_reversal(amount_fen, [part.remaining_fen for part in parts])
     payable = ledger.account_id(AccountKind.COOPERATIVE_PAYABLE, cooperative_id=line.cooperative_id)
     balances = ledger.lock_accounts([payable, *(p.account_id for p in parts if p.part == Part.HOUSEHOLD)])
     legs: list[ledger.Leg] = []
@@ -266,9 +266,3 @@ def _take_back(line: OrderLine, amount_fen: int) -> list[ledger.Leg]:
             if share - own:
                 from_cooperative(share - own, Part.HOUSEHOLD, part.link_id)
     return legs
-
-
-def _split_over(amount_fen: int, parts: list[_HeldPart]) -> list[int]:
-    from shop.settlement.rules import split_reversal
-
-    return split_reversal(amount_fen, [part.remaining_fen for part in parts])

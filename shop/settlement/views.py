@@ -16,7 +16,7 @@ from shop.access import allow, roles
 from shop.accounts.roles import Role
 from shop.extensions import db
 from shop.households.labels import LINK_TYPE_LABELS
-from shop.money import fen_to_yuan, format_fen
+from shop.money import format_fen, yuan_amount
 from shop.settlement import reports, services
 from shop.settlement.models import SettlementRun
 
@@ -62,7 +62,7 @@ def household_ledger_csv(household_id: int):
                 row.product_name,
                 row.cooperative_name,
                 str(LINK_TYPE_LABELS.get(row.link_type, row.link_type)) if row.link_type else "",
-                _yuan(row.amount_fen),
+                yuan_amount(row.amount_fen),
             ]
         )
     name = f"household-{ledger.household.registry_number}-ledger.csv"
@@ -71,11 +71,6 @@ def household_ledger_csv(household_id: int):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _yuan(amount_fen: int) -> str:
-    sign = "-" if amount_fen < 0 else ""
-    return sign + (fen_to_yuan(abs(amount_fen)) or "0.00")
 
 
 @bp.route("/coop/<int:cooperative_id>/settlements")

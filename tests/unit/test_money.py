@@ -16,3 +16,12 @@ def test_parse_yuan_is_exact(text, fen):
 @pytest.mark.parametrize("text", ["", "abc", "1.234", "-1", "1e3", "1,000", "0x10", "１２"])
 def test_parse_yuan_refuses_what_is_not_an_amount(text):
     assert parse_yuan(text) is None
+
+
+@pytest.mark.parametrize(
+    "fen, text", [(1250, "12.50"), (0, "0.00"), (5, "0.05"), (-5, "-0.05"), (123456789, "1234567.89")]
+)
+def test_yuan_amount_for_files_always_has_two_decimals(fen, text):
+    from shop.money import yuan_amount
+
+    assert yuan_amount(fen) == text
