@@ -1,4 +1,4 @@
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
@@ -15,6 +15,7 @@ from shop.cooperatives.services import require_manager
 from shop.errors import DomainError
 from shop.money import fen_to_yuan, format_fen, parse_yuan
 from shop.regions.services import provinces
+from shop.web.downloads import csv_download
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("catalog", __name__)
@@ -211,9 +212,4 @@ def certified_directory_csv():
                 c.valid_until.isoformat(),
             ]
         )
-    # A byte-order mark so that Excel opens the Chinese text as UTF-8.
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=certified-products.csv"},
-    )
+    return csv_download(buffer.getvalue(), "certified-products.csv")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import Response
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -10,6 +9,7 @@ from shop.access import allow, roles
 from shop.accounts.roles import Role
 from shop.payouts import services
 from shop.payouts.schemas import BatchCreateSchema, BatchSchema, OutcomesSchema
+from shop.web.downloads import csv_download
 
 blp = Blueprint("payouts_api", __name__, url_prefix="/api/v1/payouts", description="Payout batches (代发)")
 BEARER = [{"bearerAuth": []}]
@@ -48,11 +48,7 @@ def get_batch(batch_id):
 def batch_csv(batch_id):
     """The bank's batch transfer file (代发), UTF-8 with BOM so that spreadsheet programs read the Chinese."""
     batch = services.get_batch(current_user, batch_id)
-    return Response(
-        "\ufeff" + services.batch_csv(batch),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{batch.reference}.csv"'},
-    )
+    return csv_download(services.batch_csv(batch), f"{batch.reference}.csv")
 
 
 @blp.route("/batches/<int:batch_id>/paid", methods=["POST"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,6 +13,7 @@ from shop.money import format_fen
 from shop.payouts import services
 from shop.payouts.forms import BatchForm, OutcomeForm
 from shop.timeutil import business_date
+from shop.web.downloads import csv_download
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("payouts", __name__, url_prefix="/ops/payouts")
@@ -55,11 +56,7 @@ def batch(batch_id: int):
 @allow(OPERATOR)
 def batch_csv(batch_id: int):
     found = services.get_batch(current_user, batch_id)
-    return Response(
-        "\ufeff" + services.batch_csv(found),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{found.reference}.csv"'},
-    )
+    return csv_download(services.batch_csv(found), f"{found.reference}.csv")
 
 
 @bp.route("/<int:batch_id>/outcomes", methods=["POST"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -19,6 +19,7 @@ from shop.households.labels import LINK_TYPE_LABELS
 from shop.money import format_fen, yuan_amount
 from shop.settlement import reports, services
 from shop.settlement.models import SettlementRun
+from shop.web.downloads import csv_download
 
 bp = Blueprint("settlement", __name__)
 LEDGER_READERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
@@ -66,11 +67,7 @@ def household_ledger_csv(household_id: int):
             ]
         )
     name = f"household-{ledger.household.registry_number}-ledger.csv"
-    return Response(
-        "\ufeff" + out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download(out.getvalue(), name)
 
 
 @bp.route("/coop/<int:cooperative_id>/settlements")
