@@ -59,6 +59,15 @@ DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{BENCH_DB}"
 DOCS = cat.DOCS
 BEGIN, END = "<!-- settlement:begin -->", "<!-- settlement:end -->"
 
+# What a posting refers to: checked by the statement-level trigger postings_refer_to_existing_rows, which
+# replaced row-by-row foreign keys (the migration ca125fcdd331); bare_postings_fk has them as foreign keys.
+POSTING_REFERENCES = (
+    ("entry_id", "journal_entries"),
+    ("account_id", "ledger_accounts"),
+    ("order_line_id", "order_lines"),
+    ("shipment_id", "shipments"),
+    ("link_id", "benefit_links"),
+)
 TARGET_RATIO = 3.0  # settlement within 3× the bare INSERT … SELECT of the same posting rows
 TARGET_EMPTY_S = 1.0  # a run with nothing to settle
 N_LINES = 1_000_000
@@ -571,12 +580,8 @@ def bare_table(name: str = "bare_postings", with_foreign_keys: bool = False) -> 
         conn.execute(f"CREATE SEQUENCE {name}_id_seq OWNED BY {name}.id")
         conn.execute(f"ALTER TABLE {name} ALTER COLUMN id SET DEFAULT nextval('{name}_id_seq')")
         if with_foreign_keys:
-            keys = conn.execute(
-                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'postings'::regclass "
-                "AND contype = 'f' ORDER BY conname"
-            ).fetchall()
-            for (definition,) in keys:
-                conn.execute(f"ALTER TABLE {name} ADD {definition}")
+            for column, table in POSTING_REFERENCES:
+                conn.execute(f"ALTER TABLE {name} ADD FOREIGN KEY ({column}) REFERENCES {table} (id)")
         return describe_bare(conn, name)
 
 
@@ -818,26 +823,28 @@ def machine() -> dict:
 
 
 STATEMENT_ORDER = [
-    "OPEN_ACCOUNTS", "DROP_STAGES", "CREATE_STAGES", "FIND_DUE_LINES", "ANALYZE_DUE", "CLAIM_LINES",
-    "CLAIM_SHIPMENTS", "WRITE_ENTRIES", "ANALYZE_CLAIMED", "SPLIT_LINES", "ANALYZE_LINES", "SPLIT_LINKS",
-    "ANALYZE_LINKS", "WRITE_POSTINGS", "MOVE_BALANCES", "other",
+    "DROP_STAGES", "CREATE_STAGES", "FIND_DUE_LINES", "ANALYZE_DUE", "CLAIM_LINES", "CLAIM_SHIPMENTS",
+    "OPEN_ACCOUNTS", "WRITE_ENTRIES", "ANALYZE_CLAIMED", "SPLIT_LINES", "ANALYZE_LINES", "SPLIT_LINKS",
+    "ANALYZE_LINKS", "WRITE_POSTINGS", "MOVE_BALANCES", "MARK_SHIPMENTS", "ANALYZE_SHIPMENTS", "other",
 ]  # fmt: skip
 STATEMENT_NOTES = {
-    "OPEN_ACCOUNTS": "opens the cooperatives' and households' payable accounts",
+    "OPEN_ACCOUNTS": "opens the cooperatives' and households' payable accounts (only when something is claimed)",
     "DROP_STAGES": "DROP TABLE IF EXISTS of the run's temporary tables (before and after)",
     "CREATE_STAGES": "CREATE TEMP TABLE settle_due_lines, settle_lines, settle_links",
-    "FIND_DUE_LINES": "INSERT … SELECT into settle_due_lines: the due lines, net of refunds",
+    "FIND_DUE_LINES": "INSERT … SELECT into settle_due_lines: the due lines of shipments still open, net of refunds",
     "ANALYZE_DUE": "ANALYZE of what was just written (PostgreSQL plans it as a few rows otherwise)",
     "CLAIM_LINES": "INSERT … SELECT into line_settlements (its primary key: each line once)",
     "CLAIM_SHIPMENTS": "INSERT … SELECT into shipment_settlements: the due shipping fees",
     "WRITE_ENTRIES": "INSERT … SELECT into journal_entries: one `settle:`/`settle_shipping:` entry each",
-    "ANALYZE_CLAIMED": "ANALYZE line_settlements, shipment_settlements, journal_entries",
+    "ANALYZE_CLAIMED": "ANALYZE line_settlements, shipment_settlements, journal_entries, ledger_accounts",
     "SPLIT_LINES": "the split of each line into fee, households, cooperative (largest remainder) into settle_lines",
     "ANALYZE_LINES": "ANALYZE settle_lines",
     "SPLIT_LINKS": "the households' part over the links by weight (window functions) into settle_links",
     "ANALYZE_LINKS": "ANALYZE settle_links",
-    "WRITE_POSTINGS": "INSERT … SELECT into postings, with its FKs and the statement-level balance trigger",
+    "WRITE_POSTINGS": "INSERT … SELECT into postings, with its statement-level balance and reference triggers",
     "MOVE_BALANCES": "UPDATE ledger_accounts: the cached balances",
+    "MARK_SHIPMENTS": "UPDATE shipments SET settled_at: shipments settled in full leave the partial index",
+    "ANALYZE_SHIPMENTS": "ANALYZE shipments (the next run plans over the few left open)",
     "other": "ORM: ledger lock, run row, accounts, counts, receivable offsets",
 }
 

@@ -1,7 +1,14 @@
 """The double-entry ledger: accounts, journal entries and their postings (../shared/LEDGER.md).
 
 Entries and postings are append-only: the ORM refuses to change them and database triggers refuse UPDATE and
-DELETE. On PostgreSQL a statement-level trigger also refuses any inserted entry whose postings do not balance."""
+DELETE. On PostgreSQL a statement-level trigger also refuses any inserted entry whose postings do not balance.
+
+What a posting refers to (its entry, account, order line, shipment, benefit link) is checked by a trigger too,
+not by foreign keys: PostgreSQL checks a foreign key row by row, five index lookups and row locks per posting,
+which made a million-line settlement run (13 million postings) spend most of its time there; a statement-level
+trigger checks all the statement's postings with one anti-join per reference (bench/settlement.py,
+docs/settlement.md). The rows referred to are never deleted: a trigger refuses DELETE on accounts, order lines,
+shipments and benefit links, as it does on entries and postings."""
 
 from __future__ import annotations
 
@@ -118,7 +125,9 @@ class JournalEntry(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    postings: Mapped[list[Posting]] = relationship(back_populates="entry", order_by="Posting.id")
+    postings: Mapped[list[Posting]] = relationship(
+        back_populates="entry", order_by="Posting.id", primaryjoin="JournalEntry.id == foreign(Posting.entry_id)"
+    )
 
 
 class Posting(db.Model):
@@ -131,18 +140,21 @@ class Posting(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
+    # References checked by the trigger postings_refer_to_existing_rows (module docstring), not foreign keys.
+    entry_id: Mapped[int] = mapped_column(index=True)
+    account_id: Mapped[int] = mapped_column(index=True)
     side: Mapped[str] = mapped_column(String(6))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     # What the money concerns: the order line (and, for a household's part, the benefit link) or the shipment.
-    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
-    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
+    order_line_id: Mapped[int | None] = mapped_column(index=True)
+    shipment_id: Mapped[int | None]
     part: Mapped[str | None] = mapped_column(String(12))
-    link_id: Mapped[int | None] = mapped_column(ForeignKey("benefit_links.id"))
+    link_id: Mapped[int | None]
 
-    entry: Mapped[JournalEntry] = relationship(back_populates="postings")
-    account: Mapped[Account] = relationship()
+    entry: Mapped[JournalEntry] = relationship(
+        back_populates="postings", primaryjoin="JournalEntry.id == foreign(Posting.entry_id)"
+    )
+    account: Mapped[Account] = relationship(primaryjoin="Account.id == foreign(Posting.account_id)")
 
 
 @event.listens_for(Session, "before_flush")

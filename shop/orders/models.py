@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
@@ -107,6 +107,13 @@ class Shipment(db.Model):
         CheckConstraint(sql_in("status", ShipmentStatus), name="status_known"),
         CheckConstraint("shipping_fee_fen >= 0", name="fee_not_negative"),
         UniqueConstraint("order_id", "cooperative_id", name="uq_shipments_order_cooperative"),
+        # Only shipments not settled in full: a run looks for due lines here, never in the whole history.
+        Index(
+            "ix_shipments_unsettled",
+            "delivered_at",
+            postgresql_where=text("settled_at IS NULL"),
+            sqlite_where=text("settled_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,6 +126,9 @@ class Shipment(db.Model):
     tracking_number: Mapped[str] = mapped_column(String(40), default="")
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When settlement had settled its fee and every line of it (a line a refund holds back keeps it open). The
+    # records are shipment_settlements and line_settlements; `flask ledger check` checks that they agree.
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="shipments")
     lines: Mapped[list[OrderLine]] = relationship(back_populates="shipment", order_by="OrderLine.id")

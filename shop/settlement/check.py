@@ -16,6 +16,17 @@ INVARIANTS: list[tuple[str, str]] = [
            HAVING sum(CASE WHEN side = 'debit' THEN amount_fen ELSE -amount_fen END) <> 0""",
     ),
     (
+        "every posting refers to an entry, an account and an order line, shipment and link that exist",
+        """SELECT p.id FROM postings p
+           LEFT JOIN journal_entries e ON e.id = p.entry_id
+           LEFT JOIN ledger_accounts a ON a.id = p.account_id
+           LEFT JOIN order_lines l ON l.id = p.order_line_id
+           LEFT JOIN shipments s ON s.id = p.shipment_id
+           LEFT JOIN benefit_links bl ON bl.id = p.link_id
+           WHERE e.id IS NULL OR a.id IS NULL OR (p.order_line_id IS NOT NULL AND l.id IS NULL)
+              OR (p.shipment_id IS NOT NULL AND s.id IS NULL) OR (p.link_id IS NOT NULL AND bl.id IS NULL)""",
+    ),
+    (
         "every entry has at least two postings",
         """SELECT e.id FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id
            GROUP BY e.id HAVING count(p.id) < 2""",
@@ -71,6 +82,14 @@ INVARIANTS: list[tuple[str, str]] = [
         """SELECT e.id FROM journal_entries e
            WHERE e.code = 'settle'
              AND NOT EXISTS (SELECT 1 FROM line_settlements ls WHERE ls.order_line_id = e.order_line_id)""",
+    ),
+    (
+        "a shipment is marked settled exactly when its shipping fee and every line of it are settled",
+        """SELECT s.id FROM shipments s
+           WHERE (s.settled_at IS NOT NULL) <> (
+               EXISTS (SELECT 1 FROM shipment_settlements ss WHERE ss.shipment_id = s.id)
+               AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.shipment_id = s.id AND NOT EXISTS (
+                   SELECT 1 FROM line_settlements ls WHERE ls.order_line_id = l.id)))""",
     ),
     (
         "every settled line's parts sum to its settled amount",

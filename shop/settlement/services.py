@@ -55,7 +55,7 @@ def settle_due(actor: User | None = None, now: datetime | None = None) -> Settle
         "platform_fee": ledger.account_id(AccountKind.PLATFORM_FEE),
     }
     analyse = db.session.get_bind().dialect.name == "postgresql"
-    for statement in (sql.OPEN_ACCOUNTS, *sql.DROP_STAGES, *sql.CREATE_STAGES):
+    for statement in (*sql.DROP_STAGES, *sql.CREATE_STAGES):
         _execute(statement, params)
     due = _execute(sql.FIND_DUE_LINES, params).rowcount
     if due and analyse:
@@ -65,6 +65,7 @@ def settle_due(actor: User | None = None, now: datetime | None = None) -> Settle
     # Nothing claimed (the usual case between runs): nothing to write, no statistics to refresh.
     if claimed:
         for statement in (
+            sql.OPEN_ACCOUNTS,
             sql.WRITE_ENTRIES,
             sql.ANALYZE_CLAIMED if analyse else None,
             sql.SPLIT_LINES,
@@ -73,6 +74,8 @@ def settle_due(actor: User | None = None, now: datetime | None = None) -> Settle
             sql.ANALYZE_LINKS if analyse else None,
             sql.WRITE_POSTINGS,
             sql.MOVE_BALANCES,
+            sql.MARK_SHIPMENTS,
+            sql.ANALYZE_SHIPMENTS if analyse else None,
         ):
             if statement:
                 _execute(statement, params)

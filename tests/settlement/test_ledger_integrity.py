@@ -61,6 +61,38 @@ def test_no_path_changes_or_deletes_ledger_rows_not_even_raw_sql(app_ctx, entry,
     assert db.session.scalar(select(func.sum(Posting.amount_fen))) == 1000
 
 
+@pytest.mark.parametrize("column", ["entry_id", "account_id", "order_line_id", "shipment_id", "link_id"])
+def test_a_posting_referring_to_a_row_that_does_not_exist_is_refused(app_ctx, entry, column):
+    """Not foreign keys but a trigger (statement-level on PostgreSQL) checks what postings refer to."""
+    clearing = ledger.account_id(AccountKind.PROVIDER_CLEARING)
+    suspense = ledger.account_id(AccountKind.SUSPENSE)
+    credit = {"entry_id": entry, "account_id": suspense, "order_line_id": None, "shipment_id": None, "link_id": None}
+    credit[column] = 999_999
+    # One statement for both legs, so that the entry balances and only the reference is wrong.
+    with pytest.raises(sa.exc.IntegrityError, match=r"FOREIGN KEY|does not exist"):
+        db.session.execute(
+            sa.text(
+                "INSERT INTO postings (entry_id, account_id, side, amount_fen, order_line_id, shipment_id, part, "
+                "link_id) VALUES (:entry, :clearing, 'debit', 5, NULL, NULL, NULL, NULL), "
+                "(:entry_id, :account_id, 'credit', 5, :order_line_id, :shipment_id, :part, :link_id)"
+            ),
+            {"entry": credit["entry_id"], "clearing": clearing, "part": "household" if column == "link_id" else None}
+            | credit,
+        )
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Posting)) == 2
+
+
+@pytest.mark.parametrize("table", ["ledger_accounts", "order_lines", "shipments", "benefit_links"])
+def test_rows_the_ledger_refers_to_are_never_deleted(app_ctx, world, table):
+    world.household()
+    world.deliver(world.buy((world.product("核桃", 3000), 1)))
+    with pytest.raises(sa.exc.DatabaseError, match="kept: DELETE refused"):
+        db.session.execute(sa.text(f"DELETE FROM {table}"))
+    db.session.rollback()
+    assert db.session.scalar(sa.text(f"SELECT count(*) FROM {table}")) > 0
+
+
 def test_the_orm_refuses_to_change_a_posting(app_ctx, entry):
     posting = db.session.scalars(select(Posting)).first()
     posting.amount_fen = 1

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from shop.extensions import db
+from shop.orders.models import Shipment
 from tests.settlement.conftest import lines_of
+
+
+def settled_in_full(world, order: dict) -> bool:
+    """The shipment left settlement's open set (its fee and every line settled)."""
+    with world.app.app_context():
+        return db.session.scalar(select(Shipment.settled_at).where(Shipment.order_id == order["id"])) is not None
 
 
 def payable(kind: str, owner: int) -> str:
@@ -130,12 +140,14 @@ def test_an_open_refund_holds_its_line_back_until_it_is_decided(world):
     run = world.settle()
     assert run["lines"] == 1  # the millet only
     assert world.balances()["orders_held"] == 8800
+    assert not settled_in_full(world, order)  # the next run still looks at it
     rejected = world.client.post(
         f"/api/v1/refunds/{asked.json['id']}/reject", json={"note": "照片显示完好"}, headers=world.staff
     )
     assert rejected.status_code == 200, rejected.json
     assert world.settle()["lines"] == 1
     assert world.balances()[payable("household", household)] == 880 + 260
+    assert settled_in_full(world, order)
 
 
 def test_a_refund_before_settlement_leaves_only_the_net_to_settle(world):

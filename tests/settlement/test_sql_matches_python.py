@@ -136,7 +136,7 @@ def test_the_sql_settlement_gives_every_part_the_python_rule_gives(app, make, mo
                 (posting.part, posting.link_id, posting.amount_fen)
                 for posting in db.session.scalars(
                     select(Posting)
-                    .join(JournalEntry)
+                    .join(Posting.entry)
                     .where(JournalEntry.idempotency_key == f"settle:{line.id}", Posting.side == "credit")
                 )
             )
