@@ -111,7 +111,12 @@ def my_orders():
 @bp.route("/orders/<int:order_id>")
 @allow(SIGNED_IN)
 def detail(order_id: int):
-    """One order, as its buyer, the staff of one of its cooperatives, or an operator sees it."""
+    """One order, as its buyer, the staff of one of its cooperatives, or an operator sees it.
+
+    Stripe sends the buyer back here after Alipay (`?payment_intent=pi_…`): the intent is read at once."""
+    returned_from = request.args.get("payment_intent", "")
+    if returned_from:
+        return _render_detail(payments.refresh_payment(current_user, order_id, returned_from))
     return _render_detail(services.get_order(current_user, order_id))
 
 
@@ -162,7 +167,13 @@ def pay(order_id: int):
                 return redirect(url_for("orders.detail", order_id=order.id))
             return redirect(url_for("orders.pay", order_id=order.id))  # e.g. the card asks for authentication
     form.card.data = ""
-    return render_form("orders/pay.html", form, order=order, stripe=gateway.settings())
+    stripe = gateway.settings()
+    if stripe.browser_wallets and order.payment_client_secret is None:
+        try:
+            order = payments.prepare_wallet_payment(current_user, order_id)
+        except DomainError as error:  # the provider did not answer: the card form still works
+            show_domain_error(form, error)
+    return render_form("orders/pay.html", form, order=order, stripe=stripe)
 
 
 def _buyer_action(order_id: int, use_case, done: str):

@@ -39,6 +39,7 @@ from flask import current_app
 
 REAL_STRIPE_JS_URL = "https://js.stripe.com/v3/"
 DEFAULT_PAYMENT_METHOD_TYPES = ("card", "alipay", "wechat_pay")
+BROWSER_WALLETS = ("alipay", "wechat_pay")
 DEFAULT_TIMEOUT_SECONDS = 20.0
 # What a card can be given as: a Token from Stripe.js createToken (the emulator's fake Stripe.js offers only this),
 # the Card inside such a token, or a PaymentMethod from createPaymentMethod (real Stripe.js).
@@ -102,6 +103,14 @@ class StripeSettings:
     @property
     def uses_emulator(self) -> bool:
         return self.api_base is not None
+
+    @property
+    def browser_wallets(self) -> tuple[str, ...]:
+        """The configured methods the buyer confirms in the browser with Stripe.js (confirmAlipayPayment,
+        confirmWechatPayPayment). Only with real Stripe: the emulator's fake Stripe.js has neither."""
+        if self.uses_emulator:
+            return ()
+        return tuple(kind for kind in BROWSER_WALLETS if kind in self.payment_method_types)
 
 
 def settings() -> StripeSettings:

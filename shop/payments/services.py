@@ -366,6 +366,34 @@ def pay_with_card(buyer: User, order_id: int, card_reference: str) -> Order:
     return db.session.get(Order, order_id)
 
 
+def prepare_wallet_payment(buyer: User, order_id: int) -> Order:
+    """Alipay and WeChat Pay are confirmed in the browser (Stripe.js) with the intent's client secret: make sure
+    the order has its intent before the payment page shows their buttons."""
+    order = orders.get_order(buyer, order_id)
+    if order.buyer_id != buyer.id or order.status != OrderStatus.PENDING_PAYMENT or order.payment_intent_id:
+        return order
+    return ensure_payment_intent(order.id)
+
+
+def refresh_payment(buyer: User, order_id: int, intent_id: str) -> Order:
+    """The buyer is back from the provider (Alipay's return, WeChat Pay's QR code): read the intent now rather
+    than wait for its webhook, and record a success the same way the webhook would (only once either way)."""
+    order = orders.get_order(buyer, order_id)
+    awaiting = order.status == OrderStatus.PENDING_PAYMENT and order.payment_intent_id == intent_id
+    if order.buyer_id != buyer.id or not awaiting:
+        return order
+    _commit()
+    try:
+        intent = gateway.retrieve_payment_intent(intent_id)
+    except gateway.PaymentProviderError as error:
+        log.warning("reading payment intent %s on the buyer's return failed: %s", intent_id, error)
+        return order  # the webhook, or `flask payments reconcile`, records it later
+    if intent.status == "succeeded":
+        _record_intent(intent)
+    _commit()
+    return db.session.get(Order, order_id)
+
+
 def _replace_declined_intent(order_id: int, intent_id: str) -> None:
     """After a decline, cancel the intent and set up a new one (the emulator cannot retry a declined intent)."""
     gateway.cancel_payment_intent(intent_id)

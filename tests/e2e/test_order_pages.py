@@ -377,3 +377,47 @@ def test_operators_see_all_orders_and_unresolved_payment_flags(app, make, buyer,
     assert 'data-flag-kind="amount_mismatch"' in page and "pi_x" in page
     assert status_of(text(operator.get(f"/orders/{order_id}"))) == "pending_payment"
     assert 'class="cancel-form"' not in text(operator.get(f"/orders/{order_id}"))  # only the buyer acts
+
+
+# --- Alipay and WeChat Pay (confirmed in the browser by real Stripe.js) ---------------------------------
+
+
+def test_alipay_and_wechat_pay_buttons_appear_only_with_real_stripe(app, buyer, shop, monkeypatch):
+    order_id = placed_order(buyer, shop)
+    secret = order_row(app, order_id).payment_client_secret
+    # The emulator's fake Stripe.js has no confirmAlipayPayment / confirmWechatPayPayment: card only.
+    assert 'id="wallets"' not in text(buyer.get(f"/orders/{order_id}/pay"))
+
+    # As with real keys (the order already has its intent, so no call to the provider is made).
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", None)
+    monkeypatch.setitem(app.config, "STRIPE_JS_URL", None)
+    page = text(buyer.get(f"/orders/{order_id}/pay"))
+    assert f'data-client-secret="{secret}"' in page
+    assert f'data-return-url="http://localhost/orders/{order_id}"' in page  # absolute: Alipay returns there
+    assert 'data-wallet="alipay"' in page and 'data-wallet="wechat_pay"' in page
+    assert '<script src="https://js.stripe.com/v3/"></script>' in page
+    monkeypatch.setitem(app.config, "STRIPE_PAYMENT_METHOD_TYPES", ["card", "alipay"])
+    page = text(buyer.get(f"/orders/{order_id}/pay"))
+    assert 'data-wallet="alipay"' in page and 'data-wallet="wechat_pay"' not in page
+
+
+def test_back_from_the_provider_the_order_page_reads_the_intent_at_once(app, buyer, shop, localstripe_server):
+    from shop.payments import gateway
+
+    order_id = placed_order(buyer, shop)
+    intent_id = order_row(app, order_id).payment_intent_id
+    # Paid at the provider (as Alipay or WeChat Pay would), and no webhook has come yet.
+    with app.app_context():
+        assert gateway.confirm_with_card(intent_id, browser_token(localstripe_server, GOOD_CARD)["id"]).status == (
+            "succeeded"
+        )
+    assert status_of(text(buyer.get(f"/orders/{order_id}"))) == "pending_payment"
+    assert status_of(text(buyer.get(f"/orders/{order_id}?payment_intent=pi_not_this_order"))) == "pending_payment"
+
+    page = text(buyer.get(f"/orders/{order_id}?payment_intent={intent_id}"))
+    assert status_of(page) == "paid"
+    order = order_row(app, order_id)
+    assert (order.status, order.paid_fen) == ("paid", 11840)
+    # Coming back twice records the payment once.
+    assert status_of(text(buyer.get(f"/orders/{order_id}?payment_intent={intent_id}"))) == "paid"
+    assert order_row(app, order_id).paid_fen == 11840
