@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: install run test lint test-sqlite test-postgres browser translations bench clean
+.PHONY: install run test lint test-sqlite test-postgres browser translations bench bench-tools clean
 
 install: $(VENV)/.installed translations
 
@@ -65,7 +65,15 @@ test-postgres: install browser
 
 test: lint test-sqlite test-postgres
 
-bench: install
+# The load generator of the catalogue benchmark: Debian's wrk. (pgbench, the database's own ceiling, comes with
+# the PostgreSQL server package the benchmarks run against.)
+bench-tools:
+	@if ! command -v wrk >/dev/null; then \
+		echo "Installing Debian's wrk for the benchmarks"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	fi
+
+bench: install bench-tools
 	$(BIN)/python bench/catalog.py
 	$(BIN)/python bench/checkout.py
 	$(BIN)/python bench/settlement.py
