@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from shop.accounts.models import User
 from shop.cart.models import CartItem
 from shop.catalog.models import Product
-from shop.catalog.services import listable_products
+from shop.catalog.services import is_listable, listable_products
 from shop.errors import NotFound, ValidationFailed
 from shop.extensions import db
 
@@ -51,13 +51,14 @@ def lines_for(quantities: dict[int, int]) -> list[CartLine]:
     """Cart lines for {product id: quantity}, with today's prices and whether each is still on sale."""
     if not quantities:
         return []
-    products = db.session.scalars(
-        select(Product).where(Product.id.in_(quantities)).options(joinedload(Product.cooperative))
+    rows = db.session.execute(
+        select(Product, is_listable())
+        .join(Product.cooperative)
+        .options(contains_eager(Product.cooperative))
+        .where(Product.id.in_(quantities))
+        .order_by(Product.id)
     ).all()
-    listed = set(
-        db.session.scalars(listable_products().where(Product.id.in_(quantities)).with_only_columns(Product.id))
-    )
-    return [CartLine(p, quantities[p.id], p.id in listed) for p in sorted(products, key=lambda p: p.id)]
+    return [CartLine(product, quantities[product.id], bool(listed)) for product, listed in rows]
 
 
 def quantities_of(user: User) -> dict[int, int]:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from certification.models import Certificate
@@ -39,21 +39,22 @@ PRODUCT_FIELDS = {
 }
 
 
-def listable_products() -> Select:
-    """THE rule of what the public catalogue may list, as one query; every listing starts here.
+def is_listable() -> ColumnElement[bool]:
+    """THE rule of what the public catalogue may list, as a condition over products joined to their cooperative.
 
     A product is listed (and sellable) while it is active, its cooperative is active, and it holds a
     certificate valid today (Asia/Shanghai date). No cache: a suspension takes effect on the next query.
     """
-    return (
-        select(Product)
-        .join(Product.cooperative)
-        .where(
-            Product.is_active.is_(True),
-            Cooperative.status == CooperativeStatus.ACTIVE,
-            holds_valid_certificate(Product.id, business_date()),
-        )
+    return and_(
+        Product.is_active.is_(True),
+        Cooperative.status == CooperativeStatus.ACTIVE,
+        holds_valid_certificate(Product.id, business_date()),
     )
+
+
+def listable_products() -> Select:
+    """The products the catalogue may list (`is_listable`), as one query; every listing starts here."""
+    return select(Product).join(Product.cooperative).where(is_listable())
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shop.accounts.models import User
 from shop.accounts.roles import Role
@@ -73,9 +75,8 @@ def place_order(buyer: User, address: Address, checkout_key: str) -> Order:
     quantities = cart.quantities_of(buyer)
     if not quantities:
         raise ValidationFailed.on("cart", _("The cart is empty."))
-    sellable = {
-        p.id: p for p in db.session.scalars(listable_products().where(Product.id.in_(quantities)).order_by(Product.id))
-    }
+    listed = listable_products().options(contains_eager(Product.cooperative))  # it joins the cooperative already
+    sellable = {p.id: p for p in db.session.scalars(listed.where(Product.id.in_(quantities)).order_by(Product.id))}
     for product_id in sorted(quantities):
         if product_id not in sellable:
             name = db.session.scalar(select(Product.name).where(Product.id == product_id)) or str(product_id)
@@ -102,6 +103,15 @@ def place_order(buyer: User, address: Address, checkout_key: str) -> Order:
     by_cooperative: dict[int, list[Product]] = defaultdict(list)
     for product_id in sorted(quantities):
         by_cooperative[sellable[product_id].cooperative_id].append(sellable[product_id])
+    # Each cooperative's part: its products, their amount and its shipping fee; the order's totals come first,
+    # so the order row is written once, complete.
+    parts = []
+    for products in by_cooperative.values():
+        cooperative = products[0].cooperative
+        part_items = sum(p.price_fen * quantities[p.id] for p in products)
+        parts.append((cooperative, products, part_items, cooperative.shipping_fee_for(part_items)))
+    items_total = sum(part[2] for part in parts)
+    shipping_total = sum(part[3] for part in parts)
     now = utcnow()
     order = Order(
         buyer_id=buyer.id,
@@ -110,22 +120,19 @@ def place_order(buyer: User, address: Address, checkout_key: str) -> Order:
         mobile=address.mobile,
         district_code=address.district_code,
         address_detail=address.detail,
-        items_fen=0,
-        shipping_fen=0,
-        total_fen=0,
+        items_fen=items_total,
+        shipping_fen=shipping_total,
+        total_fen=items_total + shipping_total,
         placed_at=now,
         expires_at=now + timedelta(minutes=current_app.config["ORDER_PAYMENT_MINUTES"]),
     )
     db.session.add(order)
-    items_total = shipping_total = 0
-    for products in by_cooperative.values():
-        cooperative = products[0].cooperative
-        part_items = sum(p.price_fen * quantities[p.id] for p in products)
+    for cooperative, products, _part_items, shipping_fee_fen in parts:
         shipment = Shipment(
             order=order,
             cooperative_id=cooperative.id,
             cooperative_name=cooperative.name,
-            shipping_fee_fen=cooperative.shipping_fee_for(part_items),
+            shipping_fee_fen=shipping_fee_fen,
         )
         db.session.add(shipment)
         for product in products:
@@ -143,13 +150,10 @@ def place_order(buyer: User, address: Address, checkout_key: str) -> Order:
                     line_total_fen=product.price_fen * quantities[product.id],
                 )
             )
-        items_total += part_items
-        shipping_total += shipment.shipping_fee_fen
-    order.items_fen, order.shipping_fen, order.total_fen = items_total, shipping_total, items_total + shipping_total
-    db.session.flush()
     _record(order, None, "place", "", OrderStatus.PENDING_PAYMENT, buyer, "buyer")
-    cart.clear(buyer)
     db.session.flush()
+    set_committed_value(order, "refunds", [])  # a new order has none: its answer needs no query for them
+    cart.clear(buyer)
     return order
 
 
@@ -171,7 +175,7 @@ def _record(
     note: str = "",
 ) -> OrderEvent:
     event = OrderEvent(
-        order_id=order.id,
+        order=order,  # also appends it to order.events, without loading them
         shipment_id=shipment.id if shipment else None,
         action=action,
         from_state=origin,

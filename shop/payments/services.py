@@ -100,14 +100,14 @@ def checkout(buyer: User, address: orders.Address, checkout_key: str) -> Order:
     creates it on its first visit anyway (`pay_with_card` calls `ensure_payment_intent` when it is missing).
     """
     order = orders.place_order(buyer, address, checkout_key)
-    _commit()
     if (
         current_app.config.get("CHECKOUT_CREATES_PAYMENT_INTENT", True)
         and order.status == OrderStatus.PENDING_PAYMENT
         and order.payment_intent_id is None
     ):
+        _commit()  # the order exists before the provider is called
         order = ensure_payment_intent(order.id)
-    return order
+    return order  # otherwise the request commits it, once, as every use case
 
 
 # --- Events from the provider ------------------------------------------------------------------------

@@ -196,3 +196,35 @@ def test_an_unpaid_order_cannot_be_shipped(client, make, shop):
         headers=staff,
     )
     assert response.status_code == 409
+
+
+def test_checkout_takes_a_fixed_number_of_statements_and_answers_from_what_it_wrote(app, client, make, shop):
+    """The order's answer is built from the rows just written (no reloading after a commit), and the work does
+    not grow with the cart but for one conditional stock UPDATE per product."""
+    from tests.conftest import count_statements
+
+    app.config["CHECKOUT_CREATES_PAYMENT_INTENT"] = False  # the provider call is measured by its own tests
+    try:
+        more = [make.product(shop["peach_coop"], name=f"小米{n}", price_fen=1000, stock=9) for n in range(3)]
+        for product_id in [shop["egg"], *more]:
+            assert put(client, shop["buyer"], product_id, 1).status_code == 200
+        with app.app_context():
+            engine = db.engine
+        with count_statements(engine) as statements:
+            placed = checkout(client, shop["buyer"])
+    finally:
+        app.config.pop("CHECKOUT_CREATES_PAYMENT_INTENT")
+    assert placed.status_code == 201, placed.json
+    shipped = [[line["quantity"] for line in shipment["lines"]] for shipment in placed.json["shipments"]]
+    assert sorted(shipped) == [[1], [1, 1, 1]]
+    assert [event["action"] for event in placed.json["events"]] == ["place"] and placed.json["refunds"] == []
+    assert placed.json["status"] == "pending_payment" and placed.json["total_fen"] == 3600 + 3000 + 1200 + 800
+    kinds = [s.lstrip().split()[0].upper() for s in statements if s.lstrip().split()[0].upper() != "BEGIN"]
+    # token, order by checkout key, district, cart, products; 4 stock updates; order, event, 2 shipments,
+    # 4 lines (executemany), cart cleared; commit.
+    assert kinds.count("UPDATE") == 4
+    assert kinds.count("SELECT") == 5, statements
+    after_writes = kinds[kinds.index("INSERT") :]
+    assert "SELECT" not in after_writes, statements
+    with app.app_context():
+        assert db.session.get(Order, placed.json["id"]).total_fen == placed.json["total_fen"]
