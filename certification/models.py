@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, event, text
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
-from shop.types import UTCDateTime, sql_in, utcnow
+from shop.types import UTCDateTime, append_only, sql_in, utcnow
 
 
 class State(StrEnum):
@@ -232,9 +232,4 @@ class CalendarDay(db.Model):
     name: Mapped[str] = mapped_column(String(40), default="")
 
 
-@event.listens_for(Session, "before_flush")
-def _events_are_append_only(session, flush_context, instances):
-    """The ORM refuses to change or delete an event (PostgreSQL also refuses it in the database)."""
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, Event) and (obj in session.deleted or session.is_modified(obj)):
-            raise ValueError("certification events are append-only")
+append_only(Event, what="certification events")

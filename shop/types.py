@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from sqlalchemy import BigInteger, DateTime
-from sqlalchemy.orm import mapped_column
+from sqlalchemy import BigInteger, DateTime, event
+from sqlalchemy.orm import Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 
@@ -57,3 +57,14 @@ def insert_ignoring_duplicates(model, unique_columns: list[str]):
 
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(model).on_conflict_do_nothing(index_elements=unique_columns)
+
+
+def append_only(*models: type, what: str) -> None:
+    """The ORM refuses to change or delete rows of these models (their tables' triggers refuse it in the database
+    too): history is added to, never rewritten. `what` names them in the error."""
+
+    @event.listens_for(Session, "before_flush")
+    def _refuse_changes(session, flush_context, instances):
+        for obj in list(session.dirty) + list(session.deleted):
+            if isinstance(obj, models) and (obj in session.deleted or session.is_modified(obj)):
+                raise ValueError(f"{what} are append-only")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from shop.households.models import HouseholdStatus, LinkStatus, LinkType
-from shop.households.rules import LinkAction
+from shop.households.rules import LinkAction, LinkActor
 
 HOUSEHOLD_STATUS_LABELS = {
     HouseholdStatus.REGISTERED_POOR: _l("Registered poor household"),
@@ -25,6 +25,13 @@ LINK_STATUS_LABELS = {
     LinkStatus.CONFIRMED: _l("Confirmed"),
     LinkStatus.REJECTED: _l("Rejected"),
     LinkStatus.ENDED: _l("Ended"),
+}
+
+# In which capacity someone acted on a link (its history).
+LINK_ACTOR_LABELS = {
+    LinkActor.COOPERATIVE: _l("Cooperative"),
+    LinkActor.COUNTY_REVIEWER: _l("County reviewer"),
+    LinkActor.OPERATOR: _l("Operator"),
 }
 
 LINK_ACTION_LABELS = {

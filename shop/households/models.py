@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
 from shop.regions.models import Region
-from shop.types import UTCDateTime, sql_in, utcnow
+from shop.types import UTCDateTime, append_only, sql_in, utcnow
 
 
 class HouseholdStatus(StrEnum):
@@ -100,6 +100,32 @@ class BenefitLink(db.Model):
     decision_note: Mapped[str] = mapped_column(Text, default="")
 
     household: Mapped[Household] = relationship()
+    # Loaded with the links themselves (one query for a whole list of them).
+    events: Mapped[list[BenefitLinkEvent]] = relationship(
+        order_by="BenefitLinkEvent.id", lazy="selectin", viewonly=True
+    )
+
+
+class BenefitLinkEvent(db.Model):
+    """Every change of a benefit link: who, in which capacity, when, from and to which status, why.
+
+    Append-only (the ORM and database triggers refuse changes): who proposed, confirmed and ended a link stays
+    known after it ends, which decided_by_id alone, written at the decision, could not say."""
+
+    __tablename__ = "benefit_link_events"
+    __table_args__ = (
+        CheckConstraint(sql_in("to_status", LinkStatus), name="to_status_known"),
+        CheckConstraint(f"from_status = '' OR {sql_in('from_status', LinkStatus)}", name="from_status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("benefit_links.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(12), default="")  # '': the proposal
+    to_status: Mapped[str] = mapped_column(String(12))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(20), default="")  # a LinkActor; '': not known (before events)
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ProductSourcing(db.Model):
@@ -111,3 +137,6 @@ class ProductSourcing(db.Model):
 
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), primary_key=True)
+
+
+append_only(BenefitLinkEvent, what="benefit link events")

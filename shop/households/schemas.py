@@ -83,6 +83,13 @@ class LinkQuerySchema(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf([s.value for s in LinkStatus]))
 
 
+class LinkEventSchema(ma.Schema):
+    to_status = ma.fields.String(metadata={"enum": [s.value for s in LinkStatus]})
+    actor_role = ma.fields.String(metadata={"description": "cooperative, county_reviewer or operator; '' if unknown"})
+    note = ma.fields.String()
+    at = ma.fields.AwareDateTime()
+
+
 class LinkSchema(ma.Schema):
     """Dumped from a services.LinkView: its household is masked as for the caller."""
 
@@ -98,6 +105,7 @@ class LinkSchema(ma.Schema):
     decided_at = ma.fields.AwareDateTime(allow_none=True)
     decision_note = ma.fields.String()
     allowed_actions = ma.fields.List(ma.fields.String())
+    history = ma.fields.List(ma.fields.Nested(LinkEventSchema), metadata={"description": "Every change, oldest first"})
 
 
 class CooperativeShareSchema(ma.Schema):

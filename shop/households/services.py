@@ -28,6 +28,7 @@ from shop.households.labels import LINK_ACTION_LABELS, LINK_STATUS_LABELS
 from shop.households.models import (
     ACTIVE_LINK_STATUSES,
     BenefitLink,
+    BenefitLinkEvent,
     Household,
     LinkStatus,
     LinkType,
@@ -294,6 +295,18 @@ class LinkView:
     decided_at: object
     decision_note: str
     allowed_actions: list[str]
+    history: list[LinkEventView]
+
+
+@dataclass(frozen=True)
+class LinkEventView:
+    """One step of a link's history: to which status, in which capacity, when, why (the actor's id stays in
+    the database for audits)."""
+
+    to_status: str
+    actor_role: str
+    note: str
+    at: object
 
 
 def link_view(user: User, link: BenefitLink) -> LinkView:
@@ -311,6 +324,7 @@ def link_view(user: User, link: BenefitLink) -> LinkView:
         decided_at=link.decided_at,
         decision_note=link.decision_note,
         allowed_actions=[a.value for a in allowed_link_actions(user, link)],
+        history=[LinkEventView(e.to_status, e.actor_role, e.note, e.at) for e in link.events],
     )
 
 
@@ -360,7 +374,24 @@ def propose_link(
             db.session.flush()
     except IntegrityError:
         raise _duplicate_link() from None
+    _record_link_event(link, "", LinkStatus.PROPOSED, actor, link_actors(actor, link), link.note)
     return link
+
+
+# In which capacity an event says someone acted, when they hold several.
+_ACTOR_PRECEDENCE = (LinkActor.COUNTY_REVIEWER, LinkActor.OPERATOR, LinkActor.COOPERATIVE)
+
+
+def _record_link_event(
+    link: BenefitLink, origin: str, to: str, actor: User, capacities: set[LinkActor], note: str
+) -> None:
+    role = next((r for r in _ACTOR_PRECEDENCE if r in capacities), "")
+    db.session.add(
+        BenefitLinkEvent(
+            link_id=link.id, from_status=origin, to_status=to, actor_id=actor.id, actor_role=role, note=note
+        )
+    )
+    db.session.flush()
 
 
 def _duplicate_link() -> Conflict:
@@ -425,12 +456,9 @@ def apply_link_action(actor: User, link_id: int, action: LinkAction | str, note:
         raise ValidationFailed.on("note", _("Say why (a note is required for this action)."))
     if len(note) > 1000:
         raise ValidationFailed.on("note", _("At most %(n)d characters.", n=1000))
-    if action == LinkAction.END:
-        # The decision (who confirmed, when) stays; the ending is added to its notes.
-        stamp = f"[{action.value} {utcnow():%Y-%m-%d} #{actor.id}] {note}".strip()
-        values = {"decision_note": f"{link.decision_note}\n{stamp}".strip()}
-    else:
-        values = {"decided_by_id": actor.id, "decided_at": utcnow(), "decision_note": note}
+    # The decision (who confirmed or rejected, when) stays on the link; every move is also an event.
+    decision = {"decided_by_id": actor.id, "decided_at": utcnow(), "decision_note": note}
+    values = {} if action == LinkAction.END else decision
     changed = db.session.execute(
         update(BenefitLink)
         .where(BenefitLink.id == link.id, BenefitLink.status == origin)
@@ -439,6 +467,7 @@ def apply_link_action(actor: User, link_id: int, action: LinkAction | str, note:
     ).rowcount
     if changed != 1:
         raise InvalidTransition(_("Someone else acted on this link just now; reload it."))
+    _record_link_event(link, origin, move.to, actor, move.actors & actors, note)
     db.session.expire(link)
     return link
 

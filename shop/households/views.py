@@ -24,6 +24,7 @@ from shop.households.labels import (
     COLUMN_LABELS,
     HOUSEHOLD_STATUS_LABELS,
     LINK_ACTION_LABELS,
+    LINK_ACTOR_LABELS,
     LINK_STATUS_LABELS,
     LINK_TYPE_LABELS,
 )
@@ -47,6 +48,7 @@ def household_labels():
         "link_type_labels": LINK_TYPE_LABELS,
         "link_status_labels": LINK_STATUS_LABELS,
         "link_action_labels": LINK_ACTION_LABELS,
+        "link_actor_labels": LINK_ACTOR_LABELS,
     }
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, event
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
-from shop.types import UTCDateTime, sql_in, utcnow
+from shop.types import UTCDateTime, append_only, sql_in, utcnow
 
 
 class AccountKind(StrEnum):
@@ -157,9 +157,4 @@ class Posting(db.Model):
     account: Mapped[Account] = relationship(primaryjoin="Account.id == foreign(Posting.account_id)")
 
 
-@event.listens_for(Session, "before_flush")
-def _ledger_is_append_only(session, flush_context, instances):
-    """The ORM refuses to change or delete an entry or a posting (the database triggers refuse it too)."""
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, JournalEntry | Posting) and (obj in session.deleted or session.is_modified(obj)):
-            raise ValueError("ledger entries and postings are append-only")
+append_only(JournalEntry, Posting, what="ledger entries and postings")

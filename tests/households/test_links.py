@@ -98,11 +98,39 @@ def test_a_confirmed_link_is_ended_by_its_cooperative_and_shares_nothing_after(a
     link_id = make.link(people["cooperative"], household)
     ended = act(client, people, link_id, "end", "staff", note="合同到期")
     assert ended.status_code == 200 and ended.json["status"] == "ended"
+    assert [(step["to_status"], step["actor_role"], step["note"]) for step in ended.json["history"]] == [
+        ("ended", "cooperative", "合同到期")  # the factory's link has no earlier events
+    ]
     with app.app_context():
-        stored = db.session.get(BenefitLink, link_id)
-        assert "合同到期" in stored.decision_note
         confirmed = db.session.scalars(sa.select(BenefitLink).where(BenefitLink.status == "confirmed")).all()
         assert confirmed == []
+
+
+def test_every_step_of_a_link_is_kept_who_when_why_and_the_history_cannot_be_rewritten(app, client, people, household):
+    link_id = propose(client, people).json["id"]
+    assert act(client, people, link_id, "confirm", "county", note="已核实").status_code == 200
+    ended = act(client, people, link_id, "end", "staff", note="合同到期")
+    assert ended.status_code == 200
+    assert [(step["to_status"], step["actor_role"], step["note"]) for step in ended.json["history"]] == [
+        ("proposed", "cooperative", "车间务工"),
+        ("confirmed", "county_reviewer", "已核实"),
+        ("ended", "cooperative", "合同到期"),
+    ]
+    with app.app_context():
+        stored = db.session.get(BenefitLink, link_id)
+        # Ending it did not overwrite who confirmed it.
+        assert (stored.decided_by_id, stored.decision_note) == (people["county_id"], "已核实")
+        staff, county = people["staff_id"], people["county_id"]
+        assert [event.actor_id for event in stored.events] == [staff, county, staff]
+        for statement in ("UPDATE benefit_link_events SET note = 'x'", "DELETE FROM benefit_link_events"):
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+                db.session.execute(sa.text(statement))
+            db.session.rollback()
+        stored = db.session.get(BenefitLink, link_id)
+        stored.events[0].note = "rewritten"
+        with pytest.raises(ValueError, match="append-only"):
+            db.session.flush()
+        db.session.rollback()
 
 
 def test_the_confirmation_is_a_conditional_update_so_a_stale_read_loses(app, make, people, household):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from sqlalchemy import select
 
@@ -61,6 +62,13 @@ def test_a_cooperative_proposes_on_its_page_and_the_county_confirms_on_the_pendi
     )
     assert done.status_code == 302 and done.headers["Location"].endswith("/households/links/pending")
     assert make.get(BenefitLink, link_id).status == "confirmed"
+    # The cooperative's page shows the link's history: confirmed, in which capacity.
+    history = re.search(r'<ol class="link-history">(.*?)</ol>', staff.get(links_url).get_data(as_text=True), re.S)
+    assert (
+        history
+        and history.group(1).count("<li>") == 1
+        and 'class="state state-link-confirmed"' in (staff.get(links_url).get_data(as_text=True))
+    )
     twice = reviewer.post(
         f"/households/links/{link_id}/act", data={"csrf_token": token, "action": "confirm", "back": "pending"}
     )
