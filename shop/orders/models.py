@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
-from shop.types import UTCDateTime, sql_in, utcnow
+from shop.types import UTCDateTime, append_only, sql_in, utcnow
 
 
 class OrderStatus(StrEnum):
@@ -203,3 +203,6 @@ class RefundLine(db.Model):
 
     refund: Mapped[Refund] = relationship(back_populates="lines")
     order_line: Mapped[OrderLine] = relationship()
+
+
+append_only(OrderEvent, what="order events")

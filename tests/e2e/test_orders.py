@@ -228,3 +228,23 @@ def test_checkout_takes_a_fixed_number_of_statements_and_answers_from_what_it_wr
     assert "SELECT" not in after_writes, statements
     with app.app_context():
         assert db.session.get(Order, placed.json["id"]).total_fen == placed.json["total_fen"]
+
+
+def test_an_orders_history_cannot_be_rewritten(app, client, shop):
+    import sqlalchemy as sa
+
+    from shop.orders.models import OrderEvent
+
+    assert put(client, shop["buyer"], shop["egg"], 1).status_code == 200
+    assert checkout(client, shop["buyer"]).status_code == 201
+    with app.app_context():
+        for statement in ("UPDATE order_events SET note = 'x'", "DELETE FROM order_events"):
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+                db.session.execute(sa.text(statement))
+            db.session.rollback()
+        event = db.session.scalars(sa.select(OrderEvent)).one()
+        event.note = "rewritten"
+        with pytest.raises(ValueError, match="append-only"):
+            db.session.flush()
+        db.session.rollback()
+        assert db.session.scalars(sa.select(OrderEvent.action)).all() == ["place"]
