@@ -13,6 +13,7 @@ from flask_login import AnonymousUserMixin
 
 from shop.config import load_config
 from shop.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+from shop.web.sessions import PagesOnlySessionInterface
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     app.json.ensure_ascii = False  # Chinese stays readable in API answers
+    app.session_interface = PagesOnlySessionInterface()
     _init_extensions(app)
     _register_blueprints(app)
     _register_hooks(app)

@@ -28,6 +28,13 @@ def _enum_values(payload: dict) -> dict:
     return payload
 
 
+@limiter.request_filter
+def _public_listing_is_not_limited() -> bool:
+    """The listing is exempt (below); saying so here too lets Flask-Limiter skip resolving limits for it at all,
+    which it does for an exempt view on every request (a seventh of a cached answer, measured by cProfile)."""
+    return request.endpoint == "catalog_api.list_products"
+
+
 @blp.before_request
 def answer_listing_from_cache():
     """The public listing is served from the per-worker cache when it has this query for this generation."""

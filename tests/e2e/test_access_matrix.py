@@ -310,3 +310,12 @@ def test_the_api_ignores_the_session_cookie(app, make):
     login(client, make.get(User, user_id).email)
     assert client.get("/ops/users").status_code == 200
     assert client.get("/api/v1/me").status_code == 401
+    # Nor is the session opened under /api/: no answer reads, renews or sets the cookie (the page language
+    # chosen in the session does not apply either; the API follows Accept-Language).
+    assert client.get("/lang/en").status_code == 302  # the pages are in English from now on
+    listing = client.get("/api/v1/products", headers={"Accept-Language": "zh-CN"})
+    assert listing.status_code == 200 and "Set-Cookie" not in listing.headers
+    refused = client.get("/api/v1/me", headers={"Accept-Language": "zh-CN"})
+    assert "Set-Cookie" not in refused.headers
+    assert not refused.json["error"]["message"].startswith("A valid API token")  # in Chinese, as asked
+    assert client.get("/ops/users").status_code == 200  # the pages still have their session
