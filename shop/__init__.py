@@ -187,9 +187,9 @@ def content_security_policy(endpoint: str | None) -> str:
 
     Swagger UI's page (from flask-smorest) carries an inline script; no page of ours has one.
     """
-    from shop.payments.gateway import settings as stripe_settings
+    from shop.payments.gateway import stripe_js_url
 
-    return _policy_for(stripe_settings().js_url, endpoint == "api-docs.openapi_swagger_ui")
+    return _policy_for(stripe_js_url(), endpoint == "api-docs.openapi_swagger_ui")
 
 
 @functools.lru_cache(maxsize=16)

@@ -125,7 +125,7 @@ def settings() -> StripeSettings:
     types = tuple(types)
     if not types or not all(isinstance(t, str) and t for t in types):
         raise PaymentProviderError("STRIPE_PAYMENT_METHOD_TYPES must be a non-empty list of names")
-    js_url = config.get("STRIPE_JS_URL") or (f"{api_base}/js.stripe.com/v3/" if api_base else REAL_STRIPE_JS_URL)
+    js_url = stripe_js_url()
     retries = config.get("STRIPE_MAX_NETWORK_RETRIES")
     if retries is None:
         retries = 0 if api_base else 2
@@ -139,6 +139,16 @@ def settings() -> StripeSettings:
         timeout_seconds=float(config.get("STRIPE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)),
         max_network_retries=int(retries),
     )
+
+
+def stripe_js_url() -> str:
+    """Where pages load Stripe.js from: STRIPE_JS_URL, else the emulator's copy, else Stripe's own (the CSP of
+    every answer names its origin, so this is kept cheaper than the whole of settings())."""
+    config = current_app.config
+    if config.get("STRIPE_JS_URL"):
+        return config["STRIPE_JS_URL"]
+    api_base = (config.get("STRIPE_API_BASE") or "").rstrip("/")
+    return f"{api_base}/js.stripe.com/v3/" if api_base else REAL_STRIPE_JS_URL
 
 
 @functools.lru_cache(maxsize=8)
