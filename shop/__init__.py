@@ -60,6 +60,9 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(
         app, locale_selector=_select_locale, default_translation_directories=str(ROOT / "shop" / "translations")
     )
+    from shop.catalog.api import answer_anonymous_listing_early
+
+    app.before_request(answer_anonymous_listing_early)  # before the limiter's own hook: see its docstring
     limiter.init_app(app)
     api.init_app(
         app,

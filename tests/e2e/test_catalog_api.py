@@ -184,3 +184,12 @@ def test_product_detail(client, catalogue):
     assert response.status_code == 200
     assert response.json["cooperative"]["name"] == "深州蜜桃合作社"
     assert client.get("/api/v1/products/424242").json["error"]["code"] == "not_found"
+
+
+def test_the_cached_listing_still_refuses_a_bad_token(client, catalogue):
+    """Anonymous requests are answered from the cache before the other hooks; one with a token is not."""
+    first = client.get("/api/v1/products")
+    assert first.status_code == 200
+    assert client.get("/api/v1/products").data == first.data  # from the cache
+    refused = client.get("/api/v1/products", headers={"Authorization": "Bearer fps_not_a_token"})
+    assert refused.status_code == 401 and refused.json["error"]["code"] == "unauthenticated"
