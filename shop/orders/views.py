@@ -18,7 +18,7 @@ from shop.accounts.roles import Role
 from shop.cart import services as cart
 from shop.cart.views import current_quantities
 from shop.errors import DomainError, NotFound
-from shop.extensions import db
+from shop.extensions import db, limiter
 from shop.money import format_fen
 from shop.orders import services
 from shop.orders.forms import (
@@ -110,6 +110,8 @@ def my_orders():
 
 @bp.route("/orders/<int:order_id>")
 @allow(SIGNED_IN)
+# Coming back from the provider asks Stripe for the intent: limited, so the page cannot be used to hammer it.
+@limiter.limit("12 per minute", exempt_when=lambda: "payment_intent" not in request.args)
 def detail(order_id: int):
     """One order, as its buyer, the staff of one of its cooperatives, or an operator sees it.
 

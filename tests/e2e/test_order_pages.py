@@ -421,3 +421,6 @@ def test_back_from_the_provider_the_order_page_reads_the_intent_at_once(app, buy
     # Coming back twice records the payment once.
     assert status_of(text(buyer.get(f"/orders/{order_id}?payment_intent={intent_id}"))) == "paid"
     assert order_row(app, order_id).paid_fen == 11840
+    # Each return asks the provider: a burst of them is refused (the plain page is not limited).
+    statuses = [buyer.get(f"/orders/{order_id}?payment_intent={intent_id}").status_code for _ in range(12)]
+    assert statuses[-1] == 429 and buyer.get(f"/orders/{order_id}").status_code == 200
