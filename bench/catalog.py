@@ -652,26 +652,41 @@ def code_state() -> str:
 # --------------------------------------------------------------------------------------------------------
 
 
-def machine() -> dict:
+def host() -> dict:
+    """What every benchmark reports of the machine: CPUs, CPU model, memory, Python, kernel."""
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
     mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    with psycopg.connect(f"{PG_SERVER}/{BENCH_DB}", connect_timeout=5) as conn:
-        pg = conn.execute("SHOW server_version").fetchone()[0]
-    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()
-    gunicorn = subprocess.run([str(BIN / "gunicorn"), "--version"], capture_output=True, text=True).stdout.strip()
     return {
         "nproc": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
         "cpu": cpu,
         "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
-        "postgresql": pg,
         "python": platform.python_version(),
-        "gunicorn": gunicorn.replace("gunicorn (version ", "").rstrip(")"),
-        "wrk": wrk[0].split("Copyright")[0].strip() if wrk else "wrk",
         "kernel": platform.release(),
+    }
+
+
+def server_settings(database: str, *names: str) -> dict[str, str]:
+    """`SHOW <name>` of the PostgreSQL server, through the benchmark's own database."""
+    with psycopg.connect(f"{PG_SERVER}/{database}", connect_timeout=5) as conn:
+        return {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in names}
+
+
+def gunicorn_version() -> str:
+    out = subprocess.run([str(BIN / "gunicorn"), "--version"], capture_output=True, text=True).stdout.strip()
+    return out.replace("gunicorn (version ", "").rstrip(")")
+
+
+def machine() -> dict:
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()
+    return {
+        **host(),
+        "postgresql": server_settings(BENCH_DB, "server_version")["server_version"],
+        "gunicorn": gunicorn_version(),
+        "wrk": wrk[0].split("Copyright")[0].strip() if wrk else "wrk",
     }
 
 
@@ -772,11 +787,12 @@ comparing absolute figures.
 """
 
 
-def write_docs(section: str) -> None:
+def write_docs(section: str, begin: str = BEGIN, end: str = END) -> None:
+    """Put `section` between its markers in docs/benchmarks.md (each benchmark has its own pair)."""
     text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else DOCS_HEAD
-    if BEGIN in text and END in text:
-        start = text.index(BEGIN)
-        stop_at = text.index(END) + len(END)
+    if begin in text and end in text:
+        start = text.index(begin)
+        stop_at = text.index(end) + len(end)
         tail = text[stop_at:]
         text = text[:start] + section.rstrip("\n") + (tail if tail.startswith("\n") else "\n" + tail)
     else:

@@ -637,8 +637,7 @@ def main() -> int:
         print(ctx["findings"])
         if not args.no_docs:
             section = render(results, pg, ctx, args)
-            cat.BEGIN, cat.END = BEGIN, END
-            cat.write_docs(section)
+            cat.write_docs(section, BEGIN, END)
             print(f"[checkout] wrote the checkout section of {DOCS.relative_to(ROOT)}")
         met = results[0]["ops"] >= TARGET_OPS
         ok = all(r["proof"]["ok"] for r in results)
@@ -652,12 +651,11 @@ def main() -> int:
 
 
 def _machine() -> dict:
-    saved = cat.BENCH_DB
-    cat.BENCH_DB = BENCH_DB
-    try:
-        return cat.machine()
-    finally:
-        cat.BENCH_DB = saved
+    return {
+        **cat.host(),
+        "postgresql": cat.server_settings(BENCH_DB, "server_version")["server_version"],
+        "gunicorn": cat.gunicorn_version(),
+    }
 
 
 if __name__ == "__main__":

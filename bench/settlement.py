@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -804,26 +803,10 @@ def sample_against_python(conn: psycopg.Connection) -> tuple[int, int]:
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    with psycopg.connect(f"{PG_SERVER}/{BENCH_DB}", connect_timeout=5) as conn:
-        settings = {
-            name: conn.execute(f"SHOW {name}").fetchone()[0]
-            for name in ("server_version", "shared_buffers", "work_mem", "max_wal_size", "synchronous_commit")
-        }
-    return {
-        "nproc": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
-        "cpu": cpu,
-        "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
-        "postgresql": settings.pop("server_version"),
-        "pg_settings": settings,
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-    }
+    settings = cat.server_settings(
+        BENCH_DB, "server_version", "shared_buffers", "work_mem", "max_wal_size", "synchronous_commit"
+    )
+    return {**cat.host(), "postgresql": settings.pop("server_version"), "pg_settings": settings}
 
 
 STATEMENT_ORDER = [
@@ -1077,6 +1060,15 @@ def findings(ctx: dict) -> str:
     )
 
 
+def report(ctx: dict, args) -> None:
+    """The section into docs/benchmarks.md, or printed with --no-docs."""
+    if args.no_docs:
+        print(render(ctx))
+        return
+    cat.write_docs(render(ctx), BEGIN, END)
+    print(f"[settlement] wrote the settlement section of {DOCS.relative_to(ROOT)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=int(os.environ.get("SETTLEMENT_BENCH_LINES", N_LINES)),
@@ -1173,12 +1165,7 @@ def main() -> int:
                 "took_s": time.monotonic() - clock,
             }
             ctx["findings"] = findings_dnf(ctx)
-            if not args.no_docs:
-                cat.BEGIN, cat.END = BEGIN, END
-                cat.write_docs(render(ctx))
-                print(f"[settlement] wrote the settlement section of {DOCS.relative_to(ROOT)}")
-            else:
-                print(render(ctx))
+            report(ctx, args)
             return 1
         print(f"[settlement] run 1: {first['seconds']:.2f}s, {first['lines']:,} lines, {first['shipments']:,} "
               f"shipping fees; " + ", ".join(f"{k} {v:.2f}s" for k, v in first["statements"].items()),
@@ -1237,12 +1224,7 @@ def main() -> int:
             f"checks {'pass' if checks['ok'] else 'FAIL'}; took {time.monotonic() - clock:.0f}s",
             flush=True,
         )
-        if not args.no_docs:
-            cat.BEGIN, cat.END = BEGIN, END
-            cat.write_docs(render(ctx))
-            print(f"[settlement] wrote the settlement section of {DOCS.relative_to(ROOT)}")
-        else:
-            print(render(ctx))
+        report(ctx, args)
         met = ratio <= TARGET_RATIO and second["seconds"] < TARGET_EMPTY_S
         if not checks["ok"]:
             return 1
