@@ -285,15 +285,18 @@ def reconcile() -> dict[str, str]:
         )
     ).all()
     _commit()
-    outcomes = {}
-    for intent_id in pending:
-        intent = gateway.retrieve_payment_intent(intent_id)
-        if intent.status == "succeeded":
-            outcomes[intent_id] = _record_intent(intent)
-            _commit()
-        else:
-            outcomes[intent_id] = intent.status
-    return outcomes
+    return {intent_id: _reread_intent(intent_id) for intent_id in pending}
+
+
+def _reread_intent(intent_id: str) -> str:
+    """Read the intent from the provider now and apply a success as its webhook would (committed): the outcome
+    of recording it, else the intent's status. Never call this inside a transaction that holds locks."""
+    intent = gateway.retrieve_payment_intent(intent_id)
+    if intent.status != "succeeded":
+        return intent.status
+    outcome = _record_intent(intent)
+    _commit()
+    return outcome
 
 
 def cancel_by_buyer(buyer: User, order_id: int) -> Order:
@@ -384,13 +387,10 @@ def refresh_payment(buyer: User, order_id: int, intent_id: str) -> Order:
         return order
     _commit()
     try:
-        intent = gateway.retrieve_payment_intent(intent_id)
+        _reread_intent(intent_id)
     except gateway.PaymentProviderError as error:
         log.warning("reading payment intent %s on the buyer's return failed: %s", intent_id, error)
         return order  # the webhook, or `flask payments reconcile`, records it later
-    if intent.status == "succeeded":
-        _record_intent(intent)
-    _commit()
     return db.session.get(Order, order_id)
 
 
