@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, event
 from sqlalchemy.orm import Session, mapped_column
@@ -68,3 +68,50 @@ def append_only(*models: type, what: str) -> None:
         for obj in list(session.dirty) + list(session.deleted):
             if isinstance(obj, models) and (obj in session.deleted or session.is_modified(obj)):
                 raise ValueError(f"{what} are append-only")
+
+
+M = TypeVar("M")
+
+
+def insert_loaded(model: type[M], rows: list[dict]) -> list[M]:
+    """INSERT rows of a model in one Core statement and give them back as loaded objects, in the rows' order.
+
+    For a hot path that writes new rows and answers with them (checkout): a flush, or an ORM bulk INSERT
+    returning the entities, costs several times the CPU of the plain statement. Every column's value is known
+    here (the column defaults are applied in Python first), so the objects are made as if just read back
+    (`make_transient_to_detached`, then added to the session): nothing is expired, nothing is loaded again,
+    and the unit of work has nothing to write. Only the primary key comes back from the database.
+    """
+    from sqlalchemy import insert, inspect
+    from sqlalchemy.orm import make_transient_to_detached
+
+    from shop.extensions import db
+
+    mapper = inspect(model)
+    table = mapper.local_table
+    (key,) = mapper.primary_key
+    key_name = mapper.get_property_by_column(key).key
+    attributes = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs if prop.columns[0] is not key]
+    complete = []
+    for row in rows:
+        values = {}
+        for name, column in attributes:
+            if name in row:
+                values[column.key] = row[name]
+            elif column.default is not None:
+                default = column.default
+                values[column.key] = default.arg(None) if default.is_callable else default.arg
+            elif column.server_default is not None:
+                raise ValueError(f"{table.name}.{column.key} has only a server default: give its value")
+            else:
+                values[column.key] = None
+        complete.append(values)
+    ids = db.session.execute(insert(table).returning(key, sort_by_parameter_order=True), complete).scalars().all()
+    loaded = []
+    by_column = {column.key: name for name, column in attributes}
+    for primary_key, values in zip(ids, complete, strict=True):
+        obj = model(**{by_column[column]: value for column, value in values.items()}, **{key_name: primary_key})
+        make_transient_to_detached(obj)
+        db.session.add(obj)
+        loaded.append(obj)
+    return loaded

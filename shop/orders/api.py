@@ -58,9 +58,11 @@ def set_cart_item(payload):
 @blp.response(201, PlacedOrderSchema)
 @blp.doc(security=BEARER)
 def place_order(payload):
-    """Check out the cart: re-checks certification, reserves stock, returns the order (retry-safe by checkout_key)."""
+    """Check out the cart, or order the given lines directly: re-checks certification, reserves stock, returns the
+    order (retry-safe by checkout_key)."""
     address = services.Address(payload["recipient"], payload["mobile"], payload["district_code"], payload["detail"])
-    return payments.checkout(current_user, address, payload["checkout_key"])
+    lines = {line["product_id"]: line["quantity"] for line in payload["lines"]} if "lines" in payload else None
+    return payments.checkout(current_user, address, payload["checkout_key"], lines)
 
 
 @blp.route("/orders", methods=["GET"])

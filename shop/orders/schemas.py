@@ -1,4 +1,5 @@
 import marshmallow as ma
+from flask_babel import gettext as _
 from marshmallow import validate
 
 
@@ -28,6 +29,11 @@ class CartSchema(ma.Schema):
     items_fen = ma.fields.Integer()
 
 
+class DirectLineSchema(ma.Schema):
+    product_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    quantity = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
+
+
 class CheckoutSchema(ma.Schema):
     checkout_key = ma.fields.String(
         required=True,
@@ -38,6 +44,19 @@ class CheckoutSchema(ma.Schema):
     mobile = ma.fields.String(required=True, validate=validate.Length(max=20))
     district_code = ma.fields.String(required=True, validate=validate.Length(max=6))
     detail = ma.fields.String(required=True, validate=validate.Length(max=200))
+    lines = ma.fields.List(
+        ma.fields.Nested(DirectLineSchema),
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "A direct order of these lines (each product once); the cart is then left as it is. "
+            "Without it, the order is made of the cart."
+        },
+    )
+
+    @ma.validates("lines")
+    def each_product_once(self, lines, **_kwargs):
+        if len({line["product_id"] for line in lines}) != len(lines):
+            raise ma.ValidationError(_("Each product once: add up the quantities of a product into one line."))
 
 
 class OrderLineSchema(ma.Schema):

@@ -29,7 +29,7 @@ from shop.orders.labels import ORDER_STATUS_LABELS
 from shop.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from shop.orders.rules import ORDER_TRANSITIONS, SHIPMENT_TRANSITIONS
 from shop.regions.services import require_region
-from shop.types import utcnow
+from shop.types import insert_loaded, utcnow
 
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 CHECKOUT_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -64,30 +64,38 @@ class NotSellable(Conflict):
     code = "not_sellable"
 
 
-def place_order(buyer: User, address: Address, checkout_key: str) -> Order:
-    """Turn the buyer's cart into an order, reserving its stock; a retried checkout returns the same order."""
+def place_order(buyer: User, address: Address, checkout_key: str, lines: dict[int, int] | None = None) -> Order:
+    """Turn the buyer's cart into an order, reserving its stock; a retried checkout returns the same order.
+
+    With `lines` ({product id: quantity}), a direct order ("buy now", or a client of the API that keeps its own
+    basket): the order is made of those lines under the same rules, and the cart is left as it is.
+    """
     if not CHECKOUT_KEY.match(checkout_key or ""):
         raise ValidationFailed.on("checkout_key", _("A checkout key of 8 to 64 letters, digits, - or _."))
     existing = db.session.scalar(select(Order).where(Order.buyer_id == buyer.id, Order.checkout_key == checkout_key))
     if existing is not None:
         return existing
     address = check_address(address)
-    quantities = cart.quantities_of(buyer)
+    field = "cart" if lines is None else "lines"
+    quantities = cart.quantities_of(buyer) if lines is None else lines
     if not quantities:
-        raise ValidationFailed.on("cart", _("The cart is empty."))
+        raise ValidationFailed.on(field, _("The cart is empty.") if lines is None else _("Order at least one line."))
     listed = listable_products().options(contains_eager(Product.cooperative))  # it joins the cooperative already
     sellable = {p.id: p for p in db.session.scalars(listed.where(Product.id.in_(quantities)).order_by(Product.id))}
     for product_id in sorted(quantities):
         if product_id not in sellable:
             name = db.session.scalar(select(Product.name).where(Product.id == product_id)) or str(product_id)
             raise NotSellable(
-                _("%(name)s is no longer on sale: remove it from the cart.", name=name), fields={"cart": [name]}
+                _("%(name)s is no longer on sale: remove it from the cart.", name=name)
+                if lines is None
+                else _("%(name)s is not on sale.", name=name),
+                fields={field: [name]},
             )
     for product_id in sorted(quantities):  # always in id order, so two checkouts never deadlock
         product, quantity = sellable[product_id], quantities[product_id]
         if quantity < product.min_order_quantity:
             raise ValidationFailed.on(
-                "cart", _("The minimum order of %(name)s is %(n)d.", name=product.name, n=product.min_order_quantity)
+                field, _("The minimum order of %(name)s is %(n)d.", name=product.name, n=product.min_order_quantity)
             )
         reserved = db.session.execute(
             update(Product)
@@ -98,62 +106,107 @@ def place_order(buyer: User, address: Address, checkout_key: str) -> Order:
         if reserved != 1:
             raise OutOfStock(
                 _("Not enough %(name)s in stock for %(n)d %(unit)s.", name=product.name, n=quantity, unit=product.unit),
-                fields={"cart": [product.name]},
+                fields={field: [product.name]},
             )
+    order = _write_order(buyer, address, checkout_key, [sellable[p] for p in sorted(quantities)], quantities)
+    if lines is None:
+        cart.clear(buyer)
+    return order
+
+
+def _write_order(
+    buyer: User, address: Address, checkout_key: str, products: list[Product], quantities: dict[int, int]
+) -> Order:
+    """Write the order, its shipments (one per cooperative), lines and first event: one INSERT per table.
+
+    The rows come back as loaded objects (bulk INSERT … RETURNING), and their collections are set from what was
+    written, so the answer needs no query and the unit of work has nothing left to flush.
+    """
     by_cooperative: dict[int, list[Product]] = defaultdict(list)
-    for product_id in sorted(quantities):
-        by_cooperative[sellable[product_id].cooperative_id].append(sellable[product_id])
-    # Each cooperative's part: its products, their amount and its shipping fee; the order's totals come first,
-    # so the order row is written once, complete.
+    for product in products:
+        by_cooperative[product.cooperative_id].append(product)
+    # Each cooperative's part: its products, their amount and its shipping fee; the totals come first, so the
+    # order row is written once, complete.
     parts = []
-    for products in by_cooperative.values():
-        cooperative = products[0].cooperative
-        part_items = sum(p.price_fen * quantities[p.id] for p in products)
-        parts.append((cooperative, products, part_items, cooperative.shipping_fee_for(part_items)))
-    items_total = sum(part[2] for part in parts)
-    shipping_total = sum(part[3] for part in parts)
+    for part in by_cooperative.values():
+        cooperative = part[0].cooperative
+        part_items = sum(p.price_fen * quantities[p.id] for p in part)
+        parts.append((cooperative, part, cooperative.shipping_fee_for(part_items)))
+    items_total = sum(p.price_fen * quantities[p.id] for p in products)
+    shipping_total = sum(fee for _cooperative, _part, fee in parts)
     now = utcnow()
-    order = Order(
-        buyer_id=buyer.id,
-        checkout_key=checkout_key,
-        recipient=address.recipient,
-        mobile=address.mobile,
-        district_code=address.district_code,
-        address_detail=address.detail,
-        items_fen=items_total,
-        shipping_fen=shipping_total,
-        total_fen=items_total + shipping_total,
-        placed_at=now,
-        expires_at=now + timedelta(minutes=current_app.config["ORDER_PAYMENT_MINUTES"]),
+    (order,) = insert_loaded(
+        Order,
+        [
+            {
+                "buyer_id": buyer.id,
+                "checkout_key": checkout_key,
+                "recipient": address.recipient,
+                "mobile": address.mobile,
+                "district_code": address.district_code,
+                "address_detail": address.detail,
+                "items_fen": items_total,
+                "shipping_fen": shipping_total,
+                "total_fen": items_total + shipping_total,
+                "placed_at": now,
+                "expires_at": now + timedelta(minutes=current_app.config["ORDER_PAYMENT_MINUTES"]),
+            }
+        ],
     )
-    db.session.add(order)
-    for cooperative, products, _part_items, shipping_fee_fen in parts:
-        shipment = Shipment(
-            order=order,
-            cooperative_id=cooperative.id,
-            cooperative_name=cooperative.name,
-            shipping_fee_fen=shipping_fee_fen,
-        )
-        db.session.add(shipment)
-        for product in products:
-            db.session.add(
-                OrderLine(
-                    order=order,
-                    shipment=shipment,
-                    product_id=product.id,
-                    cooperative_id=cooperative.id,
-                    product_name=product.name,
-                    cooperative_name=cooperative.name,
-                    unit=product.unit,
-                    unit_price_fen=product.price_fen,
-                    quantity=quantities[product.id],
-                    line_total_fen=product.price_fen * quantities[product.id],
-                )
-            )
-    _record(order, None, "place", "", OrderStatus.PENDING_PAYMENT, buyer, "buyer")
-    db.session.flush()
-    set_committed_value(order, "refunds", [])  # a new order has none: its answer needs no query for them
-    cart.clear(buyer)
+    shipments = insert_loaded(
+        Shipment,
+        [
+            {
+                "order_id": order.id,
+                "cooperative_id": cooperative.id,
+                "cooperative_name": cooperative.name,
+                "shipping_fee_fen": fee,
+            }
+            for cooperative, _part, fee in parts
+        ],
+    )
+    order_lines = insert_loaded(
+        OrderLine,
+        [
+            {
+                "order_id": order.id,
+                "shipment_id": shipment.id,
+                "product_id": product.id,
+                "cooperative_id": cooperative.id,
+                "product_name": product.name,
+                "cooperative_name": cooperative.name,
+                "unit": product.unit,
+                "unit_price_fen": product.price_fen,
+                "quantity": quantities[product.id],
+                "line_total_fen": product.price_fen * quantities[product.id],
+            }
+            for shipment, (cooperative, part, _fee) in zip(shipments, parts, strict=True)
+            for product in part
+        ],
+    )
+    (event,) = insert_loaded(
+        OrderEvent,
+        [
+            {
+                "order_id": order.id,
+                "action": "place",
+                "from_state": "",
+                "to_state": OrderStatus.PENDING_PAYMENT,
+                "actor_id": buyer.id,
+                "actor_role": "buyer",
+                "at": now,
+            }
+        ],
+    )
+    lines_of = defaultdict(list)
+    for line in order_lines:
+        lines_of[line.shipment_id].append(line)
+    for shipment in shipments:
+        set_committed_value(shipment, "lines", lines_of[shipment.id])
+    set_committed_value(order, "shipments", shipments)
+    set_committed_value(order, "lines", order_lines)
+    set_committed_value(order, "events", [event])
+    set_committed_value(order, "refunds", [])  # a new order has none
     return order
 
 

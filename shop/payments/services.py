@@ -92,14 +92,14 @@ def _wait_for_intent(order: Order) -> Order:
     return order
 
 
-def checkout(buyer: User, address: orders.Address, checkout_key: str) -> Order:
+def checkout(buyer: User, address: orders.Address, checkout_key: str, lines: dict[int, int] | None = None) -> Order:
     """Place the order (one transaction), then set up its payment (provider call, second transaction).
 
     The config switch CHECKOUT_CREATES_PAYMENT_INTENT (default True) exists for measuring the database path
     alone (bench/checkout.py): when False, the PaymentIntent is not created here, and the payment page
     creates it on its first visit anyway (`pay_with_card` calls `ensure_payment_intent` when it is missing).
     """
-    order = orders.place_order(buyer, address, checkout_key)
+    order = orders.place_order(buyer, address, checkout_key, lines)
     if (
         current_app.config.get("CHECKOUT_CREATES_PAYMENT_INTENT", True)
         and order.status == OrderStatus.PENDING_PAYMENT

@@ -117,6 +117,68 @@ def test_a_double_submitted_checkout_makes_one_order_and_reserves_once(app, clie
         assert db.session.query(Order).count() == 1
 
 
+def order_now(client, headers, lines, key="direct-0001"):
+    return client.post("/api/v1/orders", json={"checkout_key": key, **ADDRESS, "lines": lines}, headers=headers)
+
+
+def test_a_direct_order_is_made_of_its_lines_and_leaves_the_cart_alone(app, client, shop):
+    put(client, shop["buyer"], shop["peach"], 3)
+    lines = [{"product_id": shop["egg"], "quantity": 2}]
+    first = order_now(client, shop["buyer"], lines)
+    assert first.status_code == 201, first.json
+    assert (first.json["items_fen"], first.json["shipping_fen"], first.json["total_fen"]) == (7200, 1200, 8400)
+    assert [(line["product_name"], line["quantity"]) for s in first.json["shipments"] for line in s["lines"]] == [
+        ("咸鸭蛋", 2)
+    ]
+    assert (stock(app, shop["peach"]), stock(app, shop["egg"])) == (50, 3)
+    cart = client.get("/api/v1/cart", headers=shop["buyer"]).json
+    assert [(line["name"], line["quantity"]) for line in cart["lines"]] == [("深州蜜桃", 3)]
+    # A retry with the same key is the same order, reserved once.
+    again = order_now(client, shop["buyer"], lines)
+    assert (again.status_code, again.json["id"]) == (201, first.json["id"])
+    assert stock(app, shop["egg"]) == 3
+    fetched = client.get(f"/api/v1/orders/{first.json['id']}", headers=shop["buyer"]).json
+    assert {k: fetched[k] for k in ("shipments", "events", "total_fen")} == {
+        k: first.json[k] for k in ("shipments", "events", "total_fen")
+    }
+
+
+@pytest.mark.parametrize(
+    ("lines", "status", "field"),
+    [
+        ([], 422, "lines"),
+        ([{"product_id": 1, "quantity": 0}], 422, "lines"),
+        ([{"product_id": 1, "quantity": "2"}], 422, "lines"),
+        ([{"product_id": 1}], 422, "lines"),
+        ("egg-twice", 422, "lines"),
+        ("peach-below-minimum", 422, "lines"),
+        ("egg-above-stock", 409, "lines"),
+        ("unknown-product", 409, "lines"),
+    ],
+)
+def test_a_direct_order_refuses_bad_lines_and_names_the_field(app, client, shop, lines, status, field):
+    named = {
+        "egg-twice": [{"product_id": shop["egg"], "quantity": 1}, {"product_id": shop["egg"], "quantity": 2}],
+        "peach-below-minimum": [{"product_id": shop["peach"], "quantity": 1}],
+        "egg-above-stock": [{"product_id": shop["peach"], "quantity": 2}, {"product_id": shop["egg"], "quantity": 6}],
+        "unknown-product": [{"product_id": 999_999, "quantity": 1}],
+    }
+    lines = named[lines] if isinstance(lines, str) else lines
+    response = order_now(client, shop["buyer"], lines)
+    assert response.status_code == status, response.json
+    assert field in response.json["error"]["fields"], response.json
+    assert (stock(app, shop["peach"]), stock(app, shop["egg"])) == (50, 5)
+    with app.app_context():
+        assert db.session.query(Order).count() == 0
+
+
+def test_a_direct_order_of_an_uncertified_product_is_refused(app, client, make, shop):
+    fresh = make.product(shop["peach_coop"], certified=False, name="未认证小米")
+    response = order_now(client, shop["buyer"], [{"product_id": fresh, "quantity": 1}])
+    assert response.status_code == 409 and response.json["error"]["code"] == "not_sellable"
+    assert response.json["error"]["fields"] == {"lines": ["未认证小米"]}
+
+
 def test_a_product_that_lost_its_certificate_after_entering_the_cart_stops_the_checkout(app, client, make, shop):
     put(client, shop["buyer"], shop["peach"], 2)
     put(client, shop["buyer"], shop["egg"], 1)

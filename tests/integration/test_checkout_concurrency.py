@@ -22,12 +22,15 @@ STOCK = 10
 
 
 @pytest.mark.postgres_only
-def test_fifty_concurrent_buyers_share_ten_units_exactly(app, make):
+@pytest.mark.parametrize("direct", [False, True], ids=["from-the-cart", "direct-order"])
+def test_fifty_concurrent_buyers_share_ten_units_exactly(app, make, direct):
     product = make.product(make.cooperative(county=SHENZHOU), stock=STOCK, name="限量蜜桃礼盒")
     buyers = [make.user(Role.CONSUMER) for _ in range(BUYERS)]
+    lines = {product: 1} if direct else None
     with app.app_context():
         for buyer in buyers:
-            cart.set_quantity(db.session.get(User, buyer), product, 1)
+            if not direct:
+                cart.set_quantity(db.session.get(User, buyer), product, 1)
         db.session.commit()
     start = threading.Barrier(BUYERS)
     outcomes: list[str] = []
@@ -38,7 +41,7 @@ def test_fifty_concurrent_buyers_share_ten_units_exactly(app, make):
             address = orders.Address("买家", "13900139000", "110105", "朝阳路 1 号")
             start.wait(timeout=30)
             try:
-                orders.place_order(db.session.get(User, buyer_id), address, f"race-{buyer_id:04d}")
+                orders.place_order(db.session.get(User, buyer_id), address, f"race-{buyer_id:04d}", lines)
                 db.session.commit()
                 result = "bought"
             except DomainError as refusal:
