@@ -450,10 +450,10 @@ class Server:
             return ""
 
 
-def start_gunicorn(name: str, app: str, env: dict, workdir: Path, logdir: Path) -> Server:
+def start_gunicorn(name: str, app: str, env: dict, workdir: Path, logdir: Path, workers: int = 2) -> Server:
     port = free_port()
     log = logdir / f"{name}.log"
-    command = [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", app]
+    command = [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}", app]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
     return Server(name, port, process, log)

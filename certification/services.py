@@ -192,7 +192,7 @@ def _check_evidence(changes: dict) -> dict:
     if "origin_county_code" in clean:
         clean["origin_county_code"] = require_region(
             clean["origin_county_code"], level="county", field="origin_county_code"
-        ).code
+        )
     if "linkage_type" in clean and clean["linkage_type"] not in {t.value for t in LinkageType}:
         raise ValidationFailed.on("linkage_type", _("Unknown type of benefit linkage."))
     for field, limit in MAX_TEXT.items():

@@ -147,8 +147,7 @@ def _scope_for(role: Role, cooperative_id: int | None, region_code: str | None, 
             raise ValidationFailed.on("cooperative_id", _("No such cooperative."))
         return f"coop:{cooperative_id}"
     if scope in ("county", "province"):
-        region = require_region(region_code, level=scope, field="region_code")
-        return f"region:{region.code}"
+        return f"region:{require_region(region_code, level=scope, field='region_code')}"
     if scope == "organization" and organization_id is not None:
         return f"org:{organization_id}"
     return ""

@@ -50,10 +50,10 @@ def check_address(address: Address) -> Address:
         raise ValidationFailed.on("recipient", _("Who receives the parcel (up to 40 characters)."))
     if not MOBILE.match(mobile):
         raise ValidationFailed.on("mobile", _("A mainland mobile number: 11 digits starting with 13–19."))
-    district = require_region(address.district_code, level="county", field="district_code")
+    district_code = require_region(address.district_code, level="county", field="district_code")
     if not 4 <= len(detail) <= 200:
         raise ValidationFailed.on("detail", _("Street, building and room (4 to 200 characters)."))
-    return Address(recipient, mobile, district.code, detail)
+    return Address(recipient, mobile, district_code, detail)
 
 
 class OutOfStock(Conflict):
@@ -84,12 +84,11 @@ def place_order(buyer: User, address: Address, checkout_key: str, lines: dict[in
     sellable = {p.id: p for p in db.session.scalars(listed.where(Product.id.in_(quantities)).order_by(Product.id))}
     for product_id in sorted(quantities):
         if product_id not in sellable:
+            if lines is not None:  # by id only: the name of a product not listed is not public
+                raise NotSellable(_("Product %(id)d is not on sale.", id=product_id), fields={field: [str(product_id)]})
             name = db.session.scalar(select(Product.name).where(Product.id == product_id)) or str(product_id)
             raise NotSellable(
-                _("%(name)s is no longer on sale: remove it from the cart.", name=name)
-                if lines is None
-                else _("%(name)s is not on sale.", name=name),
-                fields={field: [name]},
+                _("%(name)s is no longer on sale: remove it from the cart.", name=name), fields={field: [name]}
             )
     for product_id in sorted(quantities):  # always in id order, so two checkouts never deadlock
         product, quantity = sellable[product_id], quantities[product_id]
@@ -119,8 +118,8 @@ def _write_order(
 ) -> Order:
     """Write the order, its shipments (one per cooperative), lines and first event: one INSERT per table.
 
-    The rows come back as loaded objects (bulk INSERT … RETURNING), and their collections are set from what was
-    written, so the answer needs no query and the unit of work has nothing left to flush.
+    The rows come back as loaded objects (`insert_loaded`), and their collections are set from what was written,
+    so the answer needs no query and the unit of work has nothing left to flush.
     """
     by_cooperative: dict[int, list[Product]] = defaultdict(list)
     for product in products:

@@ -39,21 +39,31 @@ def normalize_province_code(code: str) -> str:
     return code + "0000" if len(code) == 2 else code
 
 
-def require_region(code: str | None, *, level: str, field: str) -> Region:
-    """The region with this code at this level, or a validation error naming the field."""
+# Region code -> level, for codes found in the table. The division list is fixed data (loaded by the first
+# migration, never edited by the shop), so a code once found stays valid for the life of the process; a code not
+# found is asked again each time.
+_LEVEL_OF: dict[str, str] = {}
+
+
+def require_region(code: str | None, *, level: str, field: str) -> str:
+    """The code of the region at this level (a province may be given by its two leading digits), or a validation
+    error naming the field."""
     code = (code or "").strip()
     if level == "province":
         code = normalize_province_code(code)
     if not (len(code) == 6 and code.isdigit()):
         raise ValidationFailed.on(field, _("A region code has six digits."))
-    region = db.session.get(Region, code)
-    if region is None:
-        raise ValidationFailed.on(field, _("Unknown region code %(code)s.", code=code))
-    if region.level != level:
+    actual = _LEVEL_OF.get(code)
+    if actual is None:
+        actual = db.session.scalar(select(Region.level).where(Region.code == code))
+        if actual is None:
+            raise ValidationFailed.on(field, _("Unknown region code %(code)s.", code=code))
+        _LEVEL_OF[code] = actual
+    if actual != level:
         raise ValidationFailed.on(
-            field, _("%(code)s is a %(actual)s, not a %(level)s.", code=code, actual=region.level, level=level)
+            field, _("%(code)s is a %(actual)s, not a %(level)s.", code=code, actual=actual, level=level)
         )
-    return region
+    return code
 
 
 def list_regions(level: str | None = None, parent: str | None = None, q: str | None = None) -> list[Region]:

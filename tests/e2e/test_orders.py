@@ -176,7 +176,9 @@ def test_a_direct_order_of_an_uncertified_product_is_refused(app, client, make, 
     fresh = make.product(shop["peach_coop"], certified=False, name="未认证小米")
     response = order_now(client, shop["buyer"], [{"product_id": fresh, "quantity": 1}])
     assert response.status_code == 409 and response.json["error"]["code"] == "not_sellable"
-    assert response.json["error"]["fields"] == {"lines": ["未认证小米"]}
+    # Named by its id: the name of a product not listed is not public.
+    assert response.json["error"]["fields"] == {"lines": [str(fresh)]}
+    assert "未认证小米" not in response.get_data(as_text=True)
 
 
 def test_a_product_that_lost_its_certificate_after_entering_the_cart_stops_the_checkout(app, client, make, shop):
@@ -268,6 +270,10 @@ def test_checkout_takes_a_fixed_number_of_statements_and_answers_from_what_it_wr
     app.config["CHECKOUT_CREATES_PAYMENT_INTENT"] = False  # the provider call is measured by its own tests
     try:
         more = [make.product(shop["peach_coop"], name=f"小米{n}", price_fen=1000, stock=9) for n in range(3)]
+        # A first order to the same district: the district is then known to the process (the division list is
+        # fixed data, checked once per process).
+        first = order_now(client, shop["buyer"], [{"product_id": more[0], "quantity": 1}], key="warm-up-0001")
+        assert first.status_code == 201, first.json
         for product_id in [shop["egg"], *more]:
             assert put(client, shop["buyer"], product_id, 1).status_code == 200
         with app.app_context():
@@ -282,10 +288,12 @@ def test_checkout_takes_a_fixed_number_of_statements_and_answers_from_what_it_wr
     assert [event["action"] for event in placed.json["events"]] == ["place"] and placed.json["refunds"] == []
     assert placed.json["status"] == "pending_payment" and placed.json["total_fen"] == 3600 + 3000 + 1200 + 800
     kinds = [s.lstrip().split()[0].upper() for s in statements if s.lstrip().split()[0].upper() != "BEGIN"]
-    # token, order by checkout key, district, cart, products; 4 stock updates; order, event, 2 shipments,
-    # 4 lines (executemany), cart cleared; commit.
+    # token, order by checkout key, cart, products; 4 stock updates; order, 2 shipments, 4 lines, event, cart
+    # cleared; commit. On PostgreSQL the shipments and the lines go in one INSERT each; on SQLite, where
+    # SQLAlchemy cannot match a multi-row RETURNING to its rows, one INSERT per row.
     assert kinds.count("UPDATE") == 4
-    assert kinds.count("SELECT") == 5, statements
+    assert kinds.count("SELECT") == 4, statements
+    assert kinds.count("INSERT") == (4 if engine.dialect.name == "postgresql" else 1 + 2 + 4 + 1), statements
     after_writes = kinds[kinds.index("INSERT") :]
     assert "SELECT" not in after_writes, statements
     with app.app_context():
