@@ -241,7 +241,7 @@ function request()
   -- each thread uses its own half of the buyers, in turn
   local token = tokens[((counter * %(threads)d + number) %% #tokens) + 1]
   local body = string.format(
-    '{"checkout_key":"wrk-%%d-%%08d","recipient":"张三","mobile":"13800138000","district_code":"%%s",' ..
+    '{"checkout_key":"%(run)s-%%d-%%08d","recipient":"张三","mobile":"13800138000","district_code":"%%s",' ..
     '"detail":"幸福路8号3单元","lines":[{"product_id":%%d,"quantity":1}]}', number, counter, district, pid)
   return wrk.format("POST", "/api/v1/orders",
     {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}, body)
@@ -294,6 +294,7 @@ def drive_wrk(base: str, data: dict, seconds: float, workdir: Path) -> Outcome:
             "district": data["district"],
             "seed": SEED,
             "threads": threads,
+            "run": uuid.uuid4().hex[:12],  # checkout keys of their own: a key seen before returns that order
         },
         encoding="utf-8",
     )
