@@ -4,15 +4,16 @@
 
 1. drops and recreates the PostgreSQL database `fupin_checkout_bench` on 127.0.0.1:5432 (never `test`), migrates
    it (`flask db upgrade`), bulk-loads by COPY (bench/catalog.py's generator) a few cooperatives and 20 products,
-   each holding a certificate valid today, with LIMITED stock (2,000 units in all, so that it runs out during a
+   each holding a certificate valid today, with LIMITED stock (6,000 units in all, so that it runs out during a
    run), 200 buyers with the consumer role and a personal API token each;
 2. serves the shop with gunicorn as in production (`--workers 2`, sync) through bench/checkout_wsgi.py, which
    passes CHECKOUT_CREATES_PAYMENT_INTENT to create_app;
-3. run (a), without the PaymentIntent: 200 concurrent buyers (aiohttp, 127.0.0.1 only), each in a loop: POST
-   /api/v1/cart (one unit of a random product still believed in stock), POST /api/v1/orders with a fresh
-   checkout_key; until everything is sold out or the time bound; then the no-oversell proof;
+3. run (a), without the PaymentIntent: wrk (2 threads, 200 connections, a Lua script written here with the 200
+   buyers' tokens) posts direct orders, POST /api/v1/orders with `lines` (one unit of a random product still
+   believed in stock) and a fresh checkout_key, until the stock is gone; then the no-oversell proof;
 4. run (b), the same with the PaymentIntent created at checkout against a real localstripe started here
-   (its hard-coded state file /tmp/localstripe.pickle is preserved and put back afterwards);
+   (its hard-coded state file /tmp/localstripe.pickle is preserved and put back afterwards); run (c), the way
+   through the cart (aiohttp, 200 concurrent buyers: POST /api/v1/cart, then POST /api/v1/orders), without it;
 5. the ceiling: pgbench TPC-B-like on a database of its own (`fupin_pgbench`), same machine, same run;
 6. prints a table and rewrites the section between `<!-- checkout:begin -->` and `<!-- checkout:end -->` of
    docs/benchmarks.md.
@@ -634,7 +635,7 @@ def render(results: list[dict], pg: dict, ctx: dict, args) -> str:
         "run, after the shop runs: what this PostgreSQL does with a small write transaction (5 statements) and "
         "no Python in the way.",
         "",
-        "**Rerun:** `make bench` or `.venv/bin/python bench/checkout.py` (about 2 minutes; `--help`).",
+        "**Rerun:** `make bench` or `.venv/bin/python bench/checkout.py` (about 4 minutes; `--help`).",
         "",
         f"**Machine:** {info['nproc']} CPUs (`nproc`), {info['cpu']}, {info['memory']} RAM, Linux {info['kernel']}; "
         f"PostgreSQL {info['postgresql']}; Python {info['python']}; gunicorn {info['gunicorn']}; load generator, "
