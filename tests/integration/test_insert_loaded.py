@@ -26,11 +26,11 @@ def test_the_objects_hold_every_column_as_stored_and_leave_nothing_to_flush(app,
             "items_fen": 1000 * n,
             "shipping_fen": 800,
             "total_fen": 1000 * n + 800,
-            "placed_at": now,
             "expires_at": now + timedelta(minutes=30),
         }
         for n in (1, 2, 3)
     ]
+    rows[0]["placed_at"] = now - timedelta(minutes=1)  # given; the others take the column's callable default
     with app.app_context():
         orders = insert_loaded(Order, rows)
         assert [o.checkout_key for o in orders] == ["insert-loaded-1", "insert-loaded-2", "insert-loaded-3"]
@@ -40,6 +40,8 @@ def test_the_objects_hold_every_column_as_stored_and_leave_nothing_to_flush(app,
         assert {(o.status, o.currency, o.paid_fen, o.payment_intent_id) for o in orders} == {
             (OrderStatus.PENDING_PAYMENT, "cny", 0, None)
         }
+        assert orders[0].placed_at == now - timedelta(minutes=1)
+        assert all(now <= o.placed_at <= utcnow() for o in orders[1:])
         held = [{c.key: getattr(o, c.key) for c in Order.__table__.columns} for o in orders]
         db.session.commit()
         stored = db.session.execute(sa.select(Order.__table__).order_by(Order.id)).mappings().all()
