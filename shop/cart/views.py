@@ -126,12 +126,9 @@ def show():
 @allow(PUBLIC)
 def add():
     """Add from the product page: the quantity is added to what the cart already holds."""
-    form = AddToCartForm()
-    product_id = int(form.product_id.data) if (form.product_id.data or "").isdigit() else None
-    back = url_for("catalog.product", product_id=product_id) if product_id else url_for("catalog.catalogue")
+    form, product_id, back = _product_form()
     if not form.validate_on_submit():
-        messages = [m for name in ("quantity", "product_id") for m in getattr(form, name).errors]
-        return redirect_after_refusal(DomainError(messages[0] if messages else _("Choose a quantity.")), back)
+        return _refuse_product_form(form, back)
     try:
         if current_user.is_authenticated:
             cart.add(current_user, product_id, form.quantity.data)
@@ -141,6 +138,35 @@ def add():
         return redirect_after_refusal(error, back)
     flash(_("Added to the cart."), "success")
     return redirect(url_for("cart.show"))
+
+
+@bp.route("/buy-now", methods=["POST"])
+@allow(PUBLIC)
+def buy_now():
+    """ "Buy now" on the product page: straight to a checkout of this product alone; the cart is left as it is.
+
+    The quantity is checked here so a refusal comes back to the product page; a guest signs in on the way."""
+    form, product_id, back = _product_form()
+    if not form.validate_on_submit():
+        return _refuse_product_form(form, back)
+    try:
+        cart.check_quantity(cart.listed_product(product_id), form.quantity.data)
+    except DomainError as error:
+        return redirect_after_refusal(error, back)
+    return redirect(url_for("orders.checkout", product=product_id, quantity=form.quantity.data))
+
+
+def _product_form() -> tuple[AddToCartForm, int | None, str]:
+    """The product page's form, its product id (when it is one) and the page to go back to."""
+    form = AddToCartForm()
+    product_id = int(form.product_id.data) if (form.product_id.data or "").isdigit() else None
+    back = url_for("catalog.product", product_id=product_id) if product_id else url_for("catalog.catalogue")
+    return form, product_id, back
+
+
+def _refuse_product_form(form: AddToCartForm, back: str):
+    messages = [m for name in ("quantity", "product_id") for m in getattr(form, name).errors]
+    return redirect_after_refusal(DomainError(messages[0] if messages else _("Choose a quantity.")), back)
 
 
 @bp.route("/cart/items/<int:product_id>", methods=["POST"])

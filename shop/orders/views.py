@@ -73,17 +73,22 @@ def _parts(lines: list[cart.CartLine]) -> list[dict]:
 @bp.route("/checkout", methods=["GET", "POST"])
 @allow(BUYERS)
 def checkout():
+    """Check out the cart, or with ?product=&quantity= ("buy now") that product alone, leaving the cart as it is."""
     form = CheckoutForm()
     if not form.is_submitted():
         form.checkout_key.data = uuid4().hex  # a double submit of this form returns the same order
-    lines = cart.lines_for(current_quantities())
+    direct = _direct_line()
+    if direct == {}:
+        flash(_("Choose a quantity."), "warning")
+        return redirect(url_for("catalog.catalogue"))
+    lines = cart.lines_for(direct if direct is not None else current_quantities())
     if not lines and not form.is_submitted():
-        flash(_("The cart is empty."), "warning")
-        return redirect(url_for("cart.show"))
+        flash(_("The cart is empty.") if direct is None else _("This product is not on sale."), "warning")
+        return redirect(url_for("cart.show") if direct is None else url_for("catalog.catalogue"))
     if form.validate_on_submit():
         address = services.Address(form.recipient.data, form.mobile.data, form.district_code.data, form.detail.data)
         try:
-            order = payments.checkout(current_user, address, form.checkout_key.data)
+            order = payments.checkout(current_user, address, form.checkout_key.data, direct)
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -94,12 +99,24 @@ def checkout():
     return render_form(
         "orders/checkout.html",
         form,
+        direct_product=lines[0].product if direct and lines else None,
         parts=parts,
         unlisted=[line for line in lines if not line.listed],
         items_fen=items_fen,
         shipping_fen=shipping_fen,
         total_fen=items_fen + shipping_fen,
     )
+
+
+def _direct_line() -> dict[int, int] | None:
+    """{product: quantity} of a "buy now" checkout; None for the cart; {} when the query string is not usable."""
+    if "product" not in request.args and "quantity" not in request.args:
+        return None
+    product = request.args.get("product", type=int)
+    quantity = request.args.get("quantity", type=int)
+    if not product or not quantity or not 0 < quantity <= cart.MAX_QUANTITY:
+        return {}
+    return {product: quantity}
 
 
 @bp.route("/orders")

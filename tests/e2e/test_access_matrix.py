@@ -135,6 +135,7 @@ EXPECTED: dict[tuple[str, str], AccessRule] = {
     # Cart, checkout and order pages (guests keep a cart in the session)
     ("cart.show", "GET"): PUBLIC,
     ("cart.add", "POST"): PUBLIC,
+    ("cart.buy_now", "POST"): PUBLIC,
     ("cart.update", "POST"): PUBLIC,
     ("cart.remove", "POST"): PUBLIC,
     ("orders.checkout", "GET"): BUYERS,

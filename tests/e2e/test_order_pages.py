@@ -424,3 +424,49 @@ def test_back_from_the_provider_the_order_page_reads_the_intent_at_once(app, buy
     # Each return asks the provider: a burst of them is refused (the plain page is not limited).
     statuses = [buyer.get(f"/orders/{order_id}?payment_intent={intent_id}").status_code for _ in range(12)]
     assert statuses[-1] == 429 and buyer.get(f"/orders/{order_id}").status_code == 200
+
+
+def test_buy_now_checks_out_that_product_alone_and_keeps_the_cart(app, buyer, shop):
+    add_to_cart(buyer, shop["peach"], 3)
+    token = csrf_token(buyer, f"/products/{shop['egg']}")
+    went = buyer.post("/buy-now", data={"product_id": shop["egg"], "quantity": 2, "csrf_token": token})
+    assert went.status_code == 302
+    assert went.headers["Location"].endswith(f"/checkout?product={shop['egg']}&quantity=2")
+    page = buyer.get(went.headers["Location"])
+    assert page.status_code == 200
+    assert "咸鸭蛋" in text(page) and "深州蜜桃" not in text(page) and 'class="meta direct-order"' in text(page)
+    key = KEY.search(text(page)).group(1)
+    placed = buyer.post(
+        went.headers["Location"], data={"csrf_token": csrf_token(buyer, "/cart"), "checkout_key": key, **ADDRESS}
+    )
+    assert placed.status_code == 302, text(placed)[:500]
+    order_id = int(re.search(r"/orders/(\d+)/pay$", placed.headers["Location"]).group(1))
+    with app.app_context():
+        assert [(line.product_id, line.quantity) for line in db.session.get(Order, order_id).lines] == [
+            (shop["egg"], 2)
+        ]
+    assert (stock(app, shop["egg"]), stock(app, shop["peach"])) == (3, 50)
+    assert "深州蜜桃" in text(buyer.get("/cart"))  # the cart is kept
+
+
+def test_buy_now_refuses_a_quantity_below_the_minimum_on_the_product_page(app, buyer, shop):
+    token = csrf_token(buyer, f"/products/{shop['peach']}")
+    went = buyer.post("/buy-now", data={"product_id": shop["peach"], "quantity": 1, "csrf_token": token})
+    assert went.status_code == 302 and went.headers["Location"].endswith(f"/products/{shop['peach']}")
+    with app.app_context():
+        assert db.session.query(Order).count() == 0
+
+
+def test_a_guest_who_buys_now_signs_in_on_the_way(app, shop):
+    guest = app.test_client()
+    token = csrf_token(guest, f"/products/{shop['egg']}")
+    went = guest.post("/buy-now", data={"product_id": shop["egg"], "quantity": 1, "csrf_token": token})
+    assert went.status_code == 302 and "/checkout?product=" in went.headers["Location"]
+    page = guest.get(went.headers["Location"])
+    assert page.status_code == 302 and "/login" in page.headers["Location"] and "next=" in page.headers["Location"]
+
+
+def test_a_checkout_link_with_an_unusable_quantity_goes_back_to_the_catalogue(buyer, shop):
+    for query in (f"product={shop['egg']}&quantity=0", "product=abc&quantity=1", f"product={shop['egg']}"):
+        page = buyer.get(f"/checkout?{query}")
+        assert page.status_code == 302 and page.headers["Location"].endswith("/products"), query
