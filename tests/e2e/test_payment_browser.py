@@ -53,7 +53,7 @@ def buy_two_boxes(page: Page, product_id: int) -> None:
     page.goto(f"/products/{product_id}")
     form = page.locator("form.add-to-cart")
     form.locator("input[name=quantity]").fill("2")
-    form.locator("button[type=submit]").click()
+    form.locator("button[type=submit]:not([formaction])").click()  # "Add to cart", not "Buy now"
     expect(page).to_have_url(re.compile(r"/cart$"))
     expect(page.locator(".cart-count")).to_have_text("1")
     expect(page.locator(".items-total")).to_have_text("¥176.00")
