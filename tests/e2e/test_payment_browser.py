@@ -128,3 +128,23 @@ def test_the_payment_page_runs_no_inline_script_and_breaks_no_csp(page: Page, pe
     buy_two_boxes(page, peaches)
     expect(page.locator("#pay-button")).to_be_enabled()
     assert violations == []
+
+
+def test_buy_now_goes_straight_to_a_checkout_of_that_product(page: Page, app, peaches, consumer):
+    sign_in(page, consumer)
+    page.goto(f"/products/{peaches}")
+    form = page.locator("form.add-to-cart")
+    form.locator("input[name=quantity]").fill("3")
+    form.locator("button[formaction]").click()  # "Buy now"
+    expect(page).to_have_url(re.compile(rf"/checkout\?product={peaches}&quantity=3$"))
+    expect(page.locator(".direct-order")).to_be_visible()
+    expect(page.locator(".checkout-form .order-total")).to_have_text("¥274.00")  # 3 × 88.00 + 10.00 shipping
+    page.locator("input#recipient").fill("王小明")
+    page.locator("input#mobile").fill("13800138000")
+    page.locator("input#district_code").fill("110105")
+    page.locator("input#detail").fill("朝阳路 1 号 2 单元 301")
+    page.locator("#checkout-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/orders/\d+/pay$"))
+    order_id = int(re.search(r"/orders/(\d+)/pay$", page.url).group(1))
+    with app.app_context():
+        assert db.session.get(Order, order_id).total_fen == 27400
