@@ -130,9 +130,9 @@ def _write_order(
     for part in by_cooperative.values():
         cooperative = part[0].cooperative
         part_items = sum(p.price_fen * quantities[p.id] for p in part)
-        parts.append((cooperative, part, cooperative.shipping_fee_for(part_items)))
-    items_total = sum(p.price_fen * quantities[p.id] for p in products)
-    shipping_total = sum(fee for _cooperative, _part, fee in parts)
+        parts.append((cooperative, part, part_items, cooperative.shipping_fee_for(part_items)))
+    items_total = sum(amount for _cooperative, _part, amount, _fee in parts)
+    shipping_total = sum(fee for _cooperative, _part, _items, fee in parts)
     now = utcnow()
     (order,) = insert_loaded(
         Order,
@@ -161,7 +161,7 @@ def _write_order(
                 "cooperative_name": cooperative.name,
                 "shipping_fee_fen": fee,
             }
-            for cooperative, _part, fee in parts
+            for cooperative, _part, _items, fee in parts
         ],
     )
     order_lines = insert_loaded(
@@ -179,7 +179,7 @@ def _write_order(
                 "quantity": quantities[product.id],
                 "line_total_fen": product.price_fen * quantities[product.id],
             }
-            for shipment, (cooperative, part, _fee) in zip(shipments, parts, strict=True)
+            for shipment, (cooperative, part, _items, _fee) in zip(shipments, parts, strict=True)
             for product in part
         ],
     )

@@ -61,6 +61,11 @@ def buy_two_boxes(page: Page, product_id: int) -> None:
     page.locator("a.checkout-link").click()
     expect(page).to_have_url(re.compile(r"/checkout$"))
     expect(page.locator(".checkout-form .order-total")).to_have_text("¥186.00")
+    place_the_order(page)
+
+
+def place_the_order(page: Page) -> None:
+    """Fill in the checkout page's address and place the order: the payment page follows."""
     page.locator("input#recipient").fill("王小明")
     page.locator("input#mobile").fill("13800138000")
     page.locator("input#district_code").fill("110105")
@@ -139,12 +144,7 @@ def test_buy_now_goes_straight_to_a_checkout_of_that_product(page: Page, app, pe
     expect(page).to_have_url(re.compile(rf"/checkout\?product={peaches}&quantity=3$"))
     expect(page.locator(".direct-order")).to_be_visible()
     expect(page.locator(".checkout-form .order-total")).to_have_text("¥274.00")  # 3 × 88.00 + 10.00 shipping
-    page.locator("input#recipient").fill("王小明")
-    page.locator("input#mobile").fill("13800138000")
-    page.locator("input#district_code").fill("110105")
-    page.locator("input#detail").fill("朝阳路 1 号 2 单元 301")
-    page.locator("#checkout-form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/orders/\d+/pay$"))
+    place_the_order(page)
     order_id = int(re.search(r"/orders/(\d+)/pay$", page.url).group(1))
     with app.app_context():
         assert db.session.get(Order, order_id).total_fen == 27400
