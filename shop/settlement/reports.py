@@ -18,6 +18,7 @@ from shop.households.models import BenefitLink, Household
 from shop.households.privacy import can_see_personal_data, mask_name
 from shop.ledger.models import Account, AccountKind, EntryCode, JournalEntry, Posting, Side
 from shop.orders.models import OrderLine
+from shop.payouts.models import PayoutLine, PayoutLineStatus
 from shop.timeutil import business_date
 
 
@@ -34,17 +35,24 @@ class LedgerRow:
     product_name: str
     cooperative_name: str
     link_type: str
+    payout_status: str = ""  # PayoutLineStatus of the payout line, on payout and failed-payout rows only
 
 
 @dataclass
 class HouseholdLedger:
+    """earned = balance (still owed) + in transit (in a batch, the bank has not confirmed) + paid out (confirmed)."""
+
     household: Household
     rows: list[LedgerRow]
     balance_fen: int
     earned_fen: int = 0
-    paid_out_fen: int = 0
+    paid_out_fen: int = 0  # only what the bank confirmed paid
+    in_transit_fen: int = 0
     by_month: dict[str, int] = field(default_factory=dict)
     by_source: dict[tuple[str, str], int] = field(default_factory=dict)  # (cooperative, link type) → fen
+
+
+PAYOUT_CODES = (EntryCode.PAYOUT, EntryCode.PAYOUT_FAILED)
 
 
 def may_see_household_ledger(user: User | None, household: Household) -> bool:
@@ -68,6 +76,7 @@ def household_ledger(user: User, household_id: int) -> HouseholdLedger:
             JournalEntry.id,
             JournalEntry.created_at,
             JournalEntry.code,
+            JournalEntry.reference,
             Posting.side,
             Posting.amount_fen,
             OrderLine.order_id,
@@ -81,10 +90,20 @@ def household_ledger(user: User, household_id: int) -> HouseholdLedger:
         .where(Posting.account_id == account.id)
         .order_by(JournalEntry.created_at, JournalEntry.id, Posting.id)
     ).all()
+    # A payout entry only moves the balance into payouts in transit: whether the bank paid is on the batch's line.
+    payout_lines = db.session.execute(
+        select(PayoutLine.batch_id, PayoutLine.status, PayoutLine.amount_fen).where(PayoutLine.account_id == account.id)
+    ).all()
+    payout_status = {f"payout_batch:{batch_id}": status for batch_id, status, _amount in payout_lines}
     ledger = HouseholdLedger(household, [], account.balance_fen)
+    for _batch_id, status, amount in payout_lines:
+        if status == PayoutLineStatus.PAID:
+            ledger.paid_out_fen += amount
+        elif status == PayoutLineStatus.IN_TRANSIT:
+            ledger.in_transit_fen += amount
     by_month: dict[str, int] = defaultdict(int)
     by_source: dict[tuple[str, str], int] = defaultdict(int)
-    for entry_id, at, code, side, amount, order_id, product, cooperative, link_type in found:
+    for entry_id, at, code, reference, side, amount, order_id, product, cooperative, link_type in found:
         signed = amount if side == Side.CREDIT else -amount
         row = LedgerRow(
             entry_id=entry_id,
@@ -95,14 +114,13 @@ def household_ledger(user: User, household_id: int) -> HouseholdLedger:
             product_name=product or "",
             cooperative_name=cooperative or "",
             link_type=link_type or "",
+            payout_status=payout_status.get(reference, "") if code in PAYOUT_CODES else "",
         )
         ledger.rows.append(row)
         if code in (EntryCode.SETTLE, EntryCode.REFUND_SETTLED):
             ledger.earned_fen += signed
             by_month[row.day.strftime("%Y-%m")] += signed
             by_source[(row.cooperative_name, row.link_type)] += signed
-        else:  # payouts and failed payouts
-            ledger.paid_out_fen -= signed
     ledger.by_month = dict(sorted(by_month.items()))
     ledger.by_source = dict(sorted(by_source.items()))
     return ledger

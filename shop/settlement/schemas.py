@@ -22,6 +22,12 @@ class LedgerRowSchema(ma.Schema):
     product_name = ma.fields.String()
     cooperative_name = ma.fields.String()
     link_type = ma.fields.String()
+    payout_status = ma.fields.String(
+        metadata={
+            "description": "On payout rows: in_transit until the bank confirms the payout, then paid or failed "
+            "(a failed payout's amount is back on the balance); empty on other rows"
+        }
+    )
 
 
 class MonthTotalSchema(ma.Schema):
@@ -40,7 +46,10 @@ class HouseholdLedgerSchema(ma.Schema):
     registry_number = ma.fields.String(attribute="household.registry_number")
     balance_fen = ma.fields.Integer()
     earned_fen = ma.fields.Integer()
-    paid_out_fen = ma.fields.Integer()
+    paid_out_fen = ma.fields.Integer(metadata={"description": "Payouts the bank confirmed paid"})
+    in_transit_fen = ma.fields.Integer(
+        metadata={"description": "In a payout batch, not yet confirmed by the bank (neither owed nor paid out)"}
+    )
     rows = ma.fields.List(ma.fields.Nested(LedgerRowSchema))
     by_month = ma.fields.Method("_by_month")
     by_source = ma.fields.Method("_by_source")

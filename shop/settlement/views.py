@@ -26,11 +26,16 @@ LEDGER_READERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
 OPERATOR = roles(Role.OPERATOR)
 
 
-def entry_label(code: str) -> str:
+def entry_label(code: str, payout_status: str = "") -> str:
+    """What a ledger row is, for people: a payout says "paid out" only once the bank has confirmed it."""
+    if code == "payout":
+        return {
+            "paid": _("Paid out (confirmed by the bank)"),
+            "failed": _("Payout failed at the bank"),
+        }.get(payout_status, _("Payout in transit (not yet confirmed by the bank)"))
     labels = {
         "settle": _("Settled sale"),
         "refund_settled": _("Refund taken back"),
-        "payout": _("Paid out (in a payout batch)"),
         "payout_failed": _("Payout failed, back on the balance"),
     }
     return labels.get(code, code)
@@ -58,7 +63,7 @@ def household_ledger_csv(household_id: int):
         writer.writerow(
             [
                 row.day.isoformat(),
-                entry_label(row.code),
+                entry_label(row.code, row.payout_status),
                 row.order_reference,
                 row.product_name,
                 row.cooperative_name,
