@@ -89,14 +89,15 @@ class OperatorRefundForm(RefundRequestForm):
 
 
 def refund_form(order: Order, form_class: type[RefundRequestForm] = RefundRequestForm, **kwargs) -> RefundRequestForm:
-    """A refund form with one quantity field per line that still has something to refund (0 to what is left)."""
+    """A refund form with one quantity field per line that still has something to refund (0 to what is left,
+    net of requests awaiting a decision)."""
 
     class Form(form_class):
         pass
 
     open_lines: list[OrderLine] = []
     for line in order.lines:
-        left = line.quantity - line.refunded_quantity
+        left = line.refundable_quantity
         if left <= 0:
             continue
         message = _l("Choose a quantity from 0 to %(n)d.", n=left)

@@ -98,6 +98,19 @@ class OrderLine(db.Model):
     order: Mapped[Order] = relationship(back_populates="lines")
     shipment: Mapped[Shipment] = relationship(back_populates="lines")
 
+    @property
+    def refundable_quantity(self) -> int:
+        """What may still be asked back: bought, minus refunded, minus what requests awaiting a decision ask for
+        (the same units cannot be asked for twice). The one rule the order page, the API and the refund check use."""
+        waiting = sum(
+            refund_line.quantity
+            for refund in self.order.refunds
+            if refund.status == RefundStatus.REQUESTED
+            for refund_line in refund.lines
+            if refund_line.order_line_id == self.id
+        )
+        return self.quantity - self.refunded_quantity - waiting
+
 
 class Shipment(db.Model):
     """One cooperative's part of an order: its lines, its shipping fee, shipped and delivered by it."""

@@ -68,6 +68,12 @@ class OrderLineSchema(ma.Schema):
     unit_price_fen = ma.fields.Integer()
     quantity = ma.fields.Integer()
     line_total_fen = ma.fields.Integer()
+    refunded_quantity = ma.fields.Integer()
+    refundable_quantity = ma.fields.Integer(
+        metadata={
+            "description": "What may still be asked back: bought − refunded − asked for in requests awaiting a decision"
+        }
+    )
 
 
 class ShipmentSchema(ma.Schema):

@@ -143,7 +143,7 @@ def _render_detail(order, refund_request=None, operator_refund=None):
     """The order page; a refused refund form is shown again with its errors (422)."""
     is_buyer = order.buyer_id == current_user.id
     is_operator = current_user.has_role(Role.OPERATOR)
-    has_open_lines = any(line.quantity > line.refunded_quantity for line in order.lines)
+    has_open_lines = any(line.refundable_quantity > 0 for line in order.lines)
     if refund_request is None and is_buyer and order.status == OrderStatus.PAID and has_open_lines:
         refund_request = refund_form(order, RefundRequestForm, formdata=None)
     if operator_refund is None and is_operator and order.status in refunds.REFUNDABLE and has_open_lines:

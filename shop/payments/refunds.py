@@ -10,7 +10,7 @@ counts nothing twice.
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from shop.accounts.models import User
 from shop.accounts.roles import Role
@@ -35,13 +35,13 @@ def _lines_of(order: Order, items: list[tuple[int, int]]) -> list[tuple[OrderLin
     chosen = []
     if not items:
         raise ValidationFailed.on("lines", _("Choose what to refund."))
-    waiting = _quantities_awaiting_decision(order.id)
+    db.session.expire(order, ["refunds"])  # requests made earlier in this session count too
     for line_id, quantity in items:
         line = by_id.get(line_id)
         if line is None:
             raise ValidationFailed.on("lines", _("Line %(id)d is not part of this order.", id=line_id))
-        left = line.quantity - line.refunded_quantity - waiting.get(line.id, 0)
-        if left <= 0 and waiting.get(line.id):
+        left = line.refundable_quantity
+        if left <= 0 and line.quantity - line.refunded_quantity > 0:  # what is left waits for a decision
             raise Conflict(
                 _("%(name)s: a refund of it is already waiting for a decision.", name=line.product_name),
                 fields={"lines": [_("Already asked for.")]},
@@ -50,17 +50,6 @@ def _lines_of(order: Order, items: list[tuple[int, int]]) -> list[tuple[OrderLin
             raise ValidationFailed.on("lines", _("%(name)s: refund 1 to %(n)d.", name=line.product_name, n=left))
         chosen.append((line, quantity))
     return chosen
-
-
-def _quantities_awaiting_decision(order_id: int) -> dict[int, int]:
-    """Quantities of each line in refunds asked for and not yet decided: they cannot be asked for again."""
-    rows = db.session.execute(
-        select(RefundLine.order_line_id, func.sum(RefundLine.quantity))
-        .join(Refund, Refund.id == RefundLine.refund_id)
-        .where(Refund.order_id == order_id, Refund.status == RefundStatus.REQUESTED)
-        .group_by(RefundLine.order_line_id)
-    ).all()
-    return {line_id: int(quantity) for line_id, quantity in rows}
 
 
 def request_refund(
