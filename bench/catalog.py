@@ -353,8 +353,8 @@ def _certify(
     today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
     by_id = {c["id"]: c for c in cooperatives}
     user_id = conn.execute(
-        "INSERT INTO users (email, password_hash, display_name, active, created_at) "
-        "VALUES ('bench-operator@fupin.invalid', '!', 'bench operator', true, %s) RETURNING id",
+        "INSERT INTO users (email, password_hash, display_name, active, created_at, session_token) "
+        "VALUES ('bench-operator@fupin.invalid', '!', 'bench operator', true, %s, md5(random()::text)) RETURNING id",
         (now,),
     ).fetchone()[0]
     applications, certificates, sequences = [], [], {}

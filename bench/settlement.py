@@ -134,8 +134,9 @@ def generate(conn: psycopg.Connection, now: datetime, n: dict) -> dict:
     counties = x("SELECT count(*) FROM g_county").fetchone()[0]
     p["counties"] = counties
 
-    x("""INSERT INTO users (id, email, password_hash, display_name, active, created_at)
-         SELECT i, 'buyer' || i || '@bench.fupin.invalid', '!', '买家' || i, true, %(now)s - interval '400 days'
+    x("""INSERT INTO users (id, email, password_hash, display_name, active, created_at, session_token)
+         SELECT i, 'buyer' || i || '@bench.fupin.invalid', '!', '买家' || i, true, %(now)s - interval '400 days',
+                md5(random()::text || i)
          FROM generate_series(1, %(buyers)s) i""", p)  # fmt: skip
 
     # Cooperatives: household share 5–30 % (most at 10 %), shipping fee 0–12 yuan.

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin
+from sqlalchemy import select
 
 from shop.config import load_config
 from shop.extensions import api, babel, csrf, db, limiter, login_manager, migrate
@@ -78,8 +79,9 @@ def _init_extensions(app: Flask) -> None:
     from shop.accounts.models import User
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_token: str):
+        """The user a cookie names by its session token (User.get_id); a token replaced since names nobody."""
+        user = db.session.scalar(select(User).where(User.session_token == session_token))
         return user if user is not None and user.active else None
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -11,6 +12,10 @@ from shop.extensions import db
 from shop.types import UTCDateTime, sql_in, utcnow
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -20,6 +25,8 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(80))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the session and "remember me" cookies name the user by (see get_id); replaced on sign-out.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user",
@@ -28,6 +35,11 @@ class User(UserMixin, db.Model):
         order_by="UserRole.id",
         foreign_keys="UserRole.user_id",
     )
+
+    def get_id(self) -> str:
+        """Flask-Login's "alternative token": cookies carry this random token instead of the user's id, so
+        a new one (accounts.services.end_all_sessions) makes every cookie issued before it name nobody."""
+        return self.session_token
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated user cannot sign in

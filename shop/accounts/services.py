@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from shop.accounts.models import ApiToken, RoleGrantEvent, User, UserRole
+from shop.accounts.models import ApiToken, RoleGrantEvent, User, UserRole, new_session_token
 from shop.accounts.roles import ROLE_SCOPE, Role
 from shop.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from shop.extensions import db
@@ -71,6 +71,18 @@ def authenticate(email: str, password: str) -> User:
     if not check_password_hash(stored, password) or user is None or not user.active:
         raise Unauthenticated(_("Wrong e-mail or password."))
     return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Sign the user out of every browser: session and "remember me" cookies name the user by a session token
+    (User.get_id), and a new token leaves every cookie issued before it naming nobody.
+
+    Sign-out calls it, so a copy of the cookie kept from before is worthless; a password change must call it
+    too, then sign its own session in again with login_user(user) if it should stay. API tokens are separate
+    credentials with their own revocation and are not touched.
+    """
+    user.session_token = new_session_token()
+    db.session.flush()
 
 
 def _digest(token: str) -> str:

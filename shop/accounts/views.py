@@ -56,6 +56,8 @@ def login():
 @allow(SIGNED_IN)
 def logout():
     if EmptyForm().validate_on_submit():
+        # Forgetting the user in this cookie is not enough: a copy of it saved earlier would still be signed in.
+        services.end_all_sessions(current_user)
         logout_user()
     return redirect(url_for("web.home"))
 
