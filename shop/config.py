@@ -19,6 +19,26 @@ def _instance_secret(instance_path: Path) -> str:
     return key
 
 
+def rate_limit_storage_uri(env=os.environ) -> str:
+    """Where Flask-Limiter counts: memory:// (the demo's default) counts in each process on its own."""
+    return env.get("RATELIMIT_STORAGE_URI", "memory://")
+
+
+def per_worker_limits_warning(workers: int, storage_uri: str) -> str | None:
+    """The start-up warning for several worker processes that each count rate limits in their own memory.
+
+    Each worker would then allow the full limit, so N workers let through N times the sign-in attempts
+    (gunicorn.conf.py logs this when the server starts).
+    """
+    if workers > 1 and storage_uri.startswith("memory://"):
+        return (
+            f"{workers} workers keep their rate limits in memory ({storage_uri}): each counts on its own, so every "
+            f"limit (sign-in attempts too) lets {workers} times as many requests through. "
+            "Set RATELIMIT_STORAGE_URI to a Redis shared by all workers and servers, e.g. redis://127.0.0.1:6379/0."
+        )
+    return None
+
+
 def load_config(instance_path: Path) -> dict:
     env = os.environ
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'fupin.sqlite3'}"
@@ -60,7 +80,8 @@ def load_config(instance_path: Path) -> dict:
         "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_FROM": env.get("MAIL_FROM", "扶贫好物商城 <noreply@fupin.example>"),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Production runs several workers (and servers): their limits must count together, in Redis.
+        "RATELIMIT_STORAGE_URI": rate_limit_storage_uri(env),
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") == "1",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
