@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from shop.access import SIGNED_IN, allow, roles
 from shop.accounts.roles import Role
 from shop.cart import services as cart
-from shop.orders import services
+from shop.orders import services, visibility
 from shop.orders.schemas import (
     CartItemInputSchema,
     CartSchema,
@@ -79,8 +79,9 @@ def list_orders():
 @blp.response(200, OrderSchema)
 @blp.doc(security=BEARER)
 def get_order(order_id):
-    """One order (its buyer, the staff of its cooperatives, operators)."""
-    return services.get_order(current_user, order_id)
+    """One order: all of it for its buyer and operators; for the staff of its cooperatives, their own parts
+    only (shipments, lines, refunds, history), with totals of those parts."""
+    return visibility.order_as_seen_by(current_user, services.get_order(current_user, order_id))
 
 
 @blp.route("/orders/<int:order_id>/shipments", methods=["POST"])
@@ -91,7 +92,7 @@ def get_order(order_id):
 def ship(payload, order_id):
     """Ship the caller's cooperative's part of a paid order (carrier and tracking number)."""
     shipment = services.ship(current_user, order_id, payload["carrier"], payload["tracking_number"])
-    return shipment.order
+    return visibility.order_as_seen_by(current_user, shipment.order)
 
 
 @blp.route("/orders/<int:order_id>/receipt", methods=["POST"])

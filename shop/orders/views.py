@@ -20,7 +20,7 @@ from shop.cart.views import current_quantities
 from shop.errors import DomainError, NotFound
 from shop.extensions import db, limiter
 from shop.money import format_fen
-from shop.orders import services
+from shop.orders import services, visibility
 from shop.orders.forms import (
     ACTOR_LABELS,
     EVENT_LABELS,
@@ -141,6 +141,7 @@ def detail(order_id: int):
 
 def _render_detail(order, refund_request=None, operator_refund=None):
     """The order page; a refused refund form is shown again with its errors (422)."""
+    order = visibility.order_as_seen_by(current_user, order)  # a cooperative sees its own parts only
     is_buyer = order.buyer_id == current_user.id
     is_operator = current_user.has_role(Role.OPERATOR)
     has_open_lines = any(line.refundable_quantity > 0 for line in order.lines)
