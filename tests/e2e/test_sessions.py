@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_login import encode_cookie
+
 from shop.accounts import services as accounts
 from shop.accounts.models import ApiToken, User
 from shop.accounts.roles import Role
@@ -71,3 +73,21 @@ def test_a_correct_password_after_the_limit_is_still_refused(app, client, make):
     assert wrong == [422] * SIGN_IN_LIMIT
     assert right.status_code == 429
     assert not signed_in(client)
+
+
+def test_a_remember_me_cookie_names_nobody_once_the_sessions_end(app, make):
+    """The shop offers no "remember me" yet; should it come, its cookie carries the same token and dies too."""
+    user_id = make.user(Role.CONSUMER)
+    with app.test_request_context():
+        remember_cookie = encode_cookie(db.session.get(User, user_id).get_id())
+    before = app.test_client()
+    before.set_cookie("remember_token", remember_cookie)
+    assert signed_in(before)
+
+    with app.app_context():
+        accounts.end_all_sessions(db.session.get(User, user_id))
+        db.session.commit()
+
+    after = app.test_client()
+    after.set_cookie("remember_token", remember_cookie)
+    assert not signed_in(after) and not signed_in(before)
