@@ -141,15 +141,18 @@ def refund_decided(refund) -> None:
 
     order = refund.order
     buyer = db.session.get(User, order.buyer_id)
-    if refund.status == "succeeded":
-        subject = _zh(
-            "Refund of %(amount)s for order %(ref)s", amount=format_fen(refund.amount_fen), ref=order.reference
-        )
-        body = _zh("%(amount)s is on its way back to your payment method.", amount=format_fen(refund.amount_fen))
-    else:
-        subject = _zh("Your refund request for order %(ref)s was declined", ref=order.reference)
-        body = refund.decision_note
-    queue(buyer.email, subject, body)
-    for cooperative_id in {refund_line.order_line.cooperative_id for refund_line in refund.lines}:
+
+    def message(amount_fen: int) -> tuple[str, str]:
+        if refund.status == "succeeded":
+            return (
+                _zh("Refund of %(amount)s for order %(ref)s", amount=format_fen(amount_fen), ref=order.reference),
+                _zh("%(amount)s is on its way back to your payment method.", amount=format_fen(amount_fen)),
+            )
+        return _zh("Your refund request for order %(ref)s was declined", ref=order.reference), refund.decision_note
+
+    queue(buyer.email, *message(refund.amount_fen))
+    for cooperative_id in sorted({refund_line.order_line.cooperative_id for refund_line in refund.lines}):
+        # Each cooperative hears of its own lines' amount: the rest is another cooperative's business.
+        own_fen = sum(rl.amount_fen for rl in refund.lines if rl.order_line.cooperative_id == cooperative_id)
         for address in staff_addresses(cooperative_id):
-            queue(address, subject, body)
+            queue(address, *message(own_fen))

@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
 from shop.extensions import db
+from shop.notifications import services as notifications
+from shop.notifications.models import OutboxEmail
 from shop.orders.models import Order
 from tests.e2e.test_order_pages import text
 from tests.e2e.test_refund_pages import ask_for_refund, decide, refund_ids, sold  # noqa: F401 (fixture)
@@ -55,6 +58,12 @@ def test_a_refund_of_both_parts_shows_each_cooperative_its_own_lines_and_amount(
     assert "咸鸭蛋" not in peach_page
     buyer_page = text(sold["buyer"].get(f"/orders/{order_id}"))
     assert 'data-amount-fen="4480"' in buyer_page
+    with app.app_context():  # the e-mail of the decision, too, tells each cooperative its own amount only
+        coops = {line.product_name: line.cooperative_id for line in db.session.get(Order, order_id).lines}
+        peach_addresses = notifications.staff_addresses(coops["深州蜜桃"])
+        mails = db.session.scalars(select(OutboxEmail.subject).where(OutboxEmail.to_address.in_(peach_addresses))).all()
+    refund_mails = [subject for subject in mails if "¥" in subject]
+    assert refund_mails and all("¥8.80" in subject and "¥44.80" not in subject for subject in refund_mails)
 
 
 def test_the_api_gives_a_cooperatives_staff_their_part_only(app, make, client, sold):  # noqa: F811
