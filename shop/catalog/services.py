@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from certification.models import Certificate
@@ -39,17 +40,67 @@ PRODUCT_FIELDS = {
 }
 
 
+# The parts of the listing rule, named by what fails when a part does not hold (`not_listed_reasons`).
+HIDDEN, COOPERATIVE_SUSPENDED, NO_VALID_CERTIFICATE = "hidden", "cooperative_suspended", "no_valid_certificate"
+
+
+def listing_rule_parts(on: date) -> dict[str, ColumnElement[bool]]:
+    """The parts of `is_listable`, each a condition over products joined to their cooperative. The rule is their
+    AND and the reasons a product is not listed are the parts it fails: one definition, so they cannot disagree."""
+    return {
+        HIDDEN: Product.is_active.is_(True),
+        COOPERATIVE_SUSPENDED: Cooperative.status == CooperativeStatus.ACTIVE,
+        NO_VALID_CERTIFICATE: holds_valid_certificate(Product.id, on),
+    }
+
+
 def is_listable() -> ColumnElement[bool]:
     """THE rule of what the public catalogue may list, as a condition over products joined to their cooperative.
 
     A product is listed (and sellable) while it is active, its cooperative is active, and it holds a
     certificate valid today (Asia/Shanghai date). No cache: a suspension takes effect on the next query.
     """
-    return and_(
-        Product.is_active.is_(True),
-        Cooperative.status == CooperativeStatus.ACTIVE,
-        holds_valid_certificate(Product.id, business_date()),
-    )
+    return and_(*listing_rule_parts(business_date()).values())
+
+
+def failed_listing_parts(product_ids: list[int]) -> dict[int, list[str]]:
+    """For each product, the parts of `is_listable` it fails now (empty: it is listed), in one query."""
+    if not product_ids:
+        return {}
+    parts = listing_rule_parts(business_date())
+    rows = db.session.execute(
+        select(Product.id, *(case((condition, 1), else_=0).label(name) for name, condition in parts.items()))
+        .join(Product.cooperative)
+        .where(Product.id.in_(product_ids))
+    ).all()
+    return {row.id: [name for name in parts if not row._mapping[name]] for row in rows}
+
+
+def not_listed_reasons(products: list[Product]) -> dict[int, list[str]]:
+    """Why each product is not listed, in words for its cooperative (an empty list: it is listed)."""
+    failed = failed_listing_parts([product.id for product in products])
+    reasons = {}
+    for product in products:
+        words = []
+        for part in failed.get(product.id, []):
+            if part == HIDDEN:
+                words.append(_("The product is switched off."))
+            elif part == COOPERATIVE_SUSPENDED:
+                words.append(_("The cooperative is suspended."))
+            else:  # certification says which: not certified yet, suspended, revoked, expired
+                words.append(certificate_problem(product.id) or _("It holds no certificate valid today."))
+        reasons[product.id] = words
+    return reasons
+
+
+def not_on_sale_reasons(products: list[Product]) -> dict[int, list[str]]:
+    """Why buyers cannot order each product now (an empty list: on sale): not listed (`not_listed_reasons`), or
+    listed with less stock than its minimum order, which checkout refuses."""
+    reasons = not_listed_reasons(products)
+    for product in products:
+        if product.stock < max(product.min_order_quantity, 1):
+            reasons[product.id].append(_("Out of stock."))
+    return reasons
 
 
 def listable_products() -> Select:
@@ -162,12 +213,9 @@ def is_listed(product: Product) -> bool:
 
 
 def why_not_listed(product: Product) -> str | None:
-    """A plain reason for the product's managers, or None when it is listed."""
-    if not product.is_active:
-        return _("The product is switched off.")
-    if product.cooperative.status != CooperativeStatus.ACTIVE:
-        return _("The cooperative is suspended.")
-    return certificate_problem(product.id)
+    """A plain reason for the product's managers, or None when it is listed (the first of `not_listed_reasons`)."""
+    reasons = not_listed_reasons([product])[product.id]
+    return reasons[0] if reasons else None
 
 
 def get_product_for_viewer(product_id: int, viewer: User | None) -> tuple[Product, str | None]:

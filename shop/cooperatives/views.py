@@ -6,7 +6,7 @@ from certification.services import latest_applications
 from shop.access import allow, roles
 from shop.accounts.forms import EmptyForm
 from shop.accounts.roles import Role
-from shop.catalog.services import products_of
+from shop.catalog.services import not_on_sale_reasons, products_of
 from shop.cooperatives import services
 from shop.cooperatives.forms import KIND_LABELS, CooperativeForm, CooperativeProfileForm, SuspendForm
 from shop.cooperatives.models import CooperativeStatus
@@ -40,6 +40,7 @@ def cooperative_home(cooperative_id: int):
         products=products,
         kind_labels=KIND_LABELS,
         applications=latest_applications([p.id for p in products]),
+        not_on_sale=not_on_sale_reasons(products),  # the listing rule's own parts, never the on-sale switch alone
         today=business_date(),
     )
 
