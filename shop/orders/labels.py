@@ -28,6 +28,7 @@ PAYMENT_STATUS_LABELS = {
     "refund_due": _l("Paid after cancellation: refund due"),
     "refunded_after_cancel": _l("Refunded"),
     "amount_mismatch": _l("Amount mismatch: under review"),
+    "demo": _l("Demo data: paid outside the payment service"),
 }
 EVENT_LABELS = {
     "place": _l("Order placed"),

@@ -48,6 +48,23 @@ CARD_REFERENCE_PREFIXES = ("tok_", "card_", "pm_")
 FINAL_STATES = frozenset({"canceled", "succeeded"})
 
 
+# The webhook secret that `make run` gives the local emulator: it is in the repository, so anyone can sign with it.
+DEMO_WEBHOOK_SECRET = "whsec_fupin_demo"  # noqa: S105 (public on purpose: this is the one to refuse)
+
+
+def refuse_demo_secret_with_real_stripe(config: Mapping[str, Any]) -> None:
+    """Start-up check: the demo webhook secret is refused unless payments go to the local emulator.
+
+    With real Stripe (no STRIPE_API_BASE) a known secret would let anyone sign events; the app does not start.
+    """
+    if config.get("STRIPE_WEBHOOK_SECRET") == DEMO_WEBHOOK_SECRET and not config.get("STRIPE_API_BASE"):
+        raise RuntimeError(
+            f"STRIPE_WEBHOOK_SECRET is the demo secret {DEMO_WEBHOOK_SECRET!r}, published in the repository, while "
+            "payments go to real Stripe (STRIPE_API_BASE is not set). Set the secret of your Stripe webhook "
+            "endpoint, or STRIPE_API_BASE to the local emulator."
+        )
+
+
 class PaymentProviderError(Exception):
     """Stripe refused a request or could not be reached. `message` is safe to log; no secrets in it."""
 
@@ -333,6 +350,20 @@ def retrieve_payment_intent(intent_id: str) -> IntentInfo:
     _check_text("intent_id", intent_id)
     with _stripe_call(f"Reading payment intent {intent_id}"):
         return _intent_info(_client().v1.payment_intents.retrieve(intent_id))
+
+
+def find_payment_intent(intent_id: str) -> IntentInfo | None:
+    """The intent's current state at Stripe, or None when Stripe has no such intent (HTTP 404).
+
+    For checking what an event claims: an id the provider does not know is an answer, not an outage. Any other
+    failure raises PaymentProviderError. Never call this inside a database transaction.
+    """
+    try:
+        return retrieve_payment_intent(intent_id)
+    except PaymentProviderError as error:
+        if error.http_status == 404:
+            return None
+        raise
 
 
 def cancel_payment_intent(intent_id: str) -> IntentInfo:

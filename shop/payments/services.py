@@ -113,6 +113,10 @@ def checkout(buyer: User, address: orders.Address, checkout_key: str, lines: dic
 # --- Events from the provider ------------------------------------------------------------------------
 
 
+def _seen(event_id: str) -> bool:
+    return db.session.scalar(select(ProviderEvent.id).where(ProviderEvent.event_id == event_id)) is not None
+
+
 def _first_time(event_id: str, event_type: str, object_id: str) -> bool:
     """Record the event id; False when it was processed before (a replay, or a concurrent delivery)."""
     statement = (
@@ -135,39 +139,48 @@ def _flag(order: Order | None, intent_id: str, kind: str, amount_fen: int, detai
     )
 
 
-def _order_for_intent(intent: dict) -> Order | None:
-    order = db.session.scalar(select(Order).where(Order.payment_intent_id == intent["id"]))
-    if order is None:
-        reference = (intent.get("metadata") or {}).get("order", "")
-        if reference.startswith("FO") and reference[2:].isdigit():
-            order = db.session.get(Order, int(reference[2:]))
-    return order
+def _order_paid_by(intent_id: str) -> Order | None:
+    """The order whose payment is this intent: only the intent the shop itself created and stored for it."""
+    return db.session.scalar(select(Order).where(Order.payment_intent_id == intent_id))
 
 
-def record_payment(intent: dict) -> str:
-    """A succeeded PaymentIntent: pay the order if amount and currency match; otherwise flag it."""
-    order = _order_for_intent(intent)
-    amount, currency = int(intent.get("amount") or 0), (intent.get("currency") or "").lower()
+def _order_named_by(reference: str | None) -> Order | None:
+    """The order an intent's metadata names (FO…), for an operator's flag only: a name proves nothing."""
+    if not reference or not reference.startswith("FO") or not reference[2:].isdigit() or len(reference) > 20:
+        return None
+    return db.session.get(Order, int(reference[2:]))
+
+
+def _record_intent(intent: gateway.IntentInfo) -> str:
+    """A succeeded intent as the provider reported it when asked: pay its order if amount and currency match
+    the order's; otherwise flag it for an operator (the money is held in suspense).
+
+    Only the provider's own answer comes here (never an event's body), and the order is found only by the intent
+    id stored at checkout: an intent that names an order in its metadata but is not that order's pays nothing."""
+    order = _order_paid_by(intent.id)
+    amount, currency = intent.amount_fen, intent.currency.lower()
     if order is None:
-        _flag(None, intent["id"], "unknown_intent", amount, "a payment that matches no order")
-        ledger.receive_unmatched(intent["id"], amount, None, "a payment that matches no order")
+        named = _order_named_by(intent.order_reference)
+        why = "a payment the provider confirms for an intent the shop never created for an order"
+        _flag(named, intent.id, "unknown_intent", amount, why)
+        ledger.receive_unmatched(intent.id, amount, None, why)  # real money at the provider: held for an operator
         return "flagged: unknown intent"
     if order.status in (OrderStatus.PAID, OrderStatus.COMPLETED):
         return "already paid"
     if order.status == OrderStatus.CANCELLED:
-        _flag(order, intent["id"], "paid_after_cancel", amount, "paid after the order expired or was cancelled")
-        ledger.receive_unmatched(intent["id"], amount, order.id, "paid after the order expired or was cancelled")
+        _flag(order, intent.id, "paid_after_cancel", amount, "paid after the order expired or was cancelled")
+        ledger.receive_unmatched(intent.id, amount, order.id, "paid after the order expired or was cancelled")
         order.payment_status = "refund_due"
         return "flagged: refund due"
     if amount != order.total_fen or currency != order.currency:
         _flag(
             order,
-            intent["id"],
+            intent.id,
             "amount_mismatch",
             amount,
             f"paid {amount} {currency}, the order is {order.total_fen} {order.currency}",
         )
-        ledger.receive_unmatched(intent["id"], amount, order.id, "the amount or currency differs from the order's")
+        ledger.receive_unmatched(intent.id, amount, order.id, "the amount or currency differs from the order's")
         order.payment_status = "amount_mismatch"
         return "flagged: amount mismatch"
     orders.transition_order(
@@ -175,43 +188,63 @@ def record_payment(intent: dict) -> str:
         "pay",
         None,
         "provider",
-        note=intent["id"],
+        note=intent.id,
         paid_fen=amount,
         paid_at=utcnow(),
         payment_status="succeeded",
-        payment_intent_id=intent["id"],
     )
-    ledger.receive_payment(order.id, intent["id"], amount)
+    ledger.receive_payment(order.id, intent.id, amount)
     notifications.order_paid(order)
     return "paid"
 
 
-def _record_intent(intent: gateway.IntentInfo) -> str:
-    """What the provider told us directly (not by webhook): the same rule as a succeeded event."""
-    return record_payment(
-        {
-            "id": intent.id,
-            "amount": intent.amount_fen,
-            "currency": intent.currency,
-            "metadata": {"order": intent.order_reference},
-        }
+def _succeeded_event(claimed: dict, intent: gateway.IntentInfo | None) -> str:
+    """A payment_intent.succeeded event, judged by what the provider said about the intent (`intent`, None when
+    it does not know it): the event is a notification, the provider is the truth."""
+    if intent is not None and intent.status == "succeeded":
+        return _record_intent(intent)
+    order = _order_paid_by(claimed["id"]) or _order_named_by(claimed["metadata"].get("order"))
+    if intent is None:
+        _flag(order, claimed["id"], "unknown_intent", 0, "an event for an intent the provider does not know")
+        return "flagged: unknown intent"
+    _flag(
+        order,
+        intent.id,
+        "unconfirmed_event",
+        0,
+        f"the event says succeeded, the provider says {intent.status}",
     )
+    return "flagged: not confirmed by the provider"
 
 
 def handle_event(event: dict) -> str:
-    """Process one verified provider event, once; events may come late, twice or out of order."""
-    event_type = event.get("type", "")
-    intent = (event.get("data") or {}).get("object") or {}
-    if not _first_time(event["id"], event_type, intent.get("id", "")):
+    """Process one verified and parsed provider event (`schemas.ProviderEventSchema`), once; events may come late,
+    twice or out of order. Commits before it asks the provider about an intent, so call it as an entry point.
+
+    Raises PaymentUnavailable (503: the provider retries the delivery) when the provider cannot be asked; then
+    nothing about the event is stored."""
+    event_id, event_type, obj = event["id"], event["type"], event["object"]
+    if _seen(event_id):
+        return "duplicate"
+    provider_intent = None
+    if event_type == "payment_intent.succeeded":
+        _commit()  # no transaction is open while the provider is asked
+        try:
+            provider_intent = gateway.find_payment_intent(obj["id"])
+        except gateway.PaymentProviderError as error:
+            log.warning("reading payment intent %s for event %s failed: %s", obj["id"], event_id, error)
+            raise PaymentUnavailable(_("The payment service did not answer; try again in a moment.")) from error
+    if not _first_time(event_id, event_type, obj.get("id", "")):
         return "duplicate"
     if event_type == "payment_intent.succeeded":
-        outcome = record_payment(intent)
+        outcome = _succeeded_event(obj, provider_intent)
     elif event_type == "charge.refunded":
         from shop.payments.refunds import reconcile_charge_refunded  # refunds builds on this module
 
-        outcome = reconcile_charge_refunded(intent)
+        outcome = reconcile_charge_refunded(obj)
     elif event_type in ("payment_intent.payment_failed", "payment_intent.canceled"):
-        order = _order_for_intent(intent)
+        # These change only the label of an order still awaiting payment, never money or the order's state.
+        order = _order_paid_by(obj["id"])
         if order is not None and order.status == OrderStatus.PENDING_PAYMENT:
             order.payment_status = "failed" if event_type.endswith("failed") else "canceled"
             outcome = order.payment_status
@@ -219,7 +252,7 @@ def handle_event(event: dict) -> str:
             outcome = "ignored: order not awaiting payment"
     else:
         outcome = "ignored"
-    db.session.execute(update(ProviderEvent).where(ProviderEvent.event_id == event["id"]).values(outcome=outcome))
+    db.session.execute(update(ProviderEvent).where(ProviderEvent.event_id == event_id).values(outcome=outcome))
     db.session.flush()
     return outcome
 

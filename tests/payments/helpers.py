@@ -51,7 +51,16 @@ def post_event(client, event: dict, secret: str, signature: str | None = None):
     )
 
 
+def paid_at_provider(order: dict, base_url: str, event_id: str = "evt_test_1") -> dict:
+    """The buyer pays the order's intent at the emulator (the shop is not told): the succeeded event that the
+    provider would then send, for posting signed to the shop. The shop reads the intent back before it believes
+    an event, so a success event needs a real payment behind it."""
+    pay_with_card(order["payment_intent_id"], base_url)
+    return succeeded_event(order, event_id)
+
+
 def succeeded_event(order: dict, event_id: str = "evt_test_1", amount: int | None = None, currency: str = "cny"):
+    """What a payment_intent.succeeded event says; whether it is true is the provider's to say."""
     return {
         "id": event_id,
         "type": "payment_intent.succeeded",

@@ -15,7 +15,7 @@ from shop.extensions import db
 from shop.notifications.models import OutboxEmail
 from shop.notifications.services import send_pending
 from shop.orders.models import Order
-from tests.payments.helpers import bearer, post_event, succeeded_event
+from tests.payments.helpers import bearer, paid_at_provider, post_event
 
 pytestmark = pytest.mark.usefixtures("stripe_config", "app_ctx")
 
@@ -61,11 +61,12 @@ def test_payment_and_shipment_mail_the_buyer_and_the_cooperative(
     placed,
     inbox,
     stripe_config,
+    localstripe_server,
 ):
     staff_id = make.staff(placed["coop"])
     staff_address = db.session.get(User, staff_id).email
     buyer_address = db.session.get(User, db.session.get(Order, placed["order"]["id"]).buyer_id).email
-    post_event(client, succeeded_event(placed["order"]), stripe_config["STRIPE_WEBHOOK_SECRET"])
+    post_event(client, paid_at_provider(placed["order"], localstripe_server), stripe_config["STRIPE_WEBHOOK_SECRET"])
     reference = placed["order"]["reference"]
     assert inbox.to(buyer_address) == [f"已收到订单 {reference} 的付款"]
     assert inbox.to(staff_address) == [f"新的已付款订单 {reference} 待发货"]
@@ -85,9 +86,12 @@ def test_a_mail_server_that_is_down_never_undoes_the_payment(
     monkeypatch,
     stripe_config,
     inbox,
+    localstripe_server,
 ):
     monkeypatch.setitem(app.config, "MAIL_PORT", _free_port())  # nobody listens there
-    answer = post_event(client, succeeded_event(placed["order"]), stripe_config["STRIPE_WEBHOOK_SECRET"])
+    answer = post_event(
+        client, paid_at_provider(placed["order"], localstripe_server), stripe_config["STRIPE_WEBHOOK_SECRET"]
+    )
     assert answer.status_code == 200 and answer.json["outcome"] == "paid"
     waiting = db.session.query(OutboxEmail).filter(OutboxEmail.sent_at.is_(None)).count()
     assert waiting >= 1 and inbox.messages == []
