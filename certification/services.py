@@ -172,12 +172,15 @@ def allowed_actions(user: User | None, application: Application) -> list[Action]
 # --- Applications: create, edit, documents ------------------------------------------------------------
 
 
-def _product(product_id: int):
-    row = db.session.execute(
+def _product(product_id: int, *, lock: bool = False):
+    query = (
         select(PRODUCTS.c.id, PRODUCTS.c.cooperative_id, PRODUCTS.c.name, COOPERATIVES.c.name.label("cooperative"))
         .join(COOPERATIVES, COOPERATIVES.c.id == PRODUCTS.c.cooperative_id)
         .where(PRODUCTS.c.id == product_id)
-    ).one_or_none()
+    )
+    if lock:
+        query = query.with_for_update(of=PRODUCTS)
+    row = db.session.execute(query).one_or_none()
     if row is None:
         raise ValidationFailed.on("product_id", _("No such product."))
     return row
@@ -425,7 +428,9 @@ def apply_transition(
         missing = missing_evidence(application)
         if missing:
             raise ValidationFailed(_("The application is not complete."), fields=missing)
-        product = _product(application.product_id)
+        # Locked: the catalogue refuses to rename a product under review, and locks it to check (see
+        # shop.catalog.services.update_product), so the name copied here is the one that stays.
+        product = _product(application.product_id, lock=True)
         values.update(
             version_count=application.version_count + 1,
             submitted_at=utcnow(),

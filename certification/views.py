@@ -53,7 +53,16 @@ def verify(certificate_no: str):
         return render_template(
             "certification/verify.html", result=None, number=certificate_no, error=error.message
         ), 404
-    return render_template("certification/verify.html", result=result, number=certificate_no)
+    return render_template(
+        "certification/verify.html", result=result, number=certificate_no, on_sale=_on_sale(result["product_id"])
+    )
+
+
+def _on_sale(product_id: int) -> bool | None:
+    """Whether the shop sells the product now, by the catalogue's listing rule, which the catalogue registers
+    (certification does not import it); None when there is no catalogue to ask."""
+    product_on_sale = current_app.extensions.get("certification", {}).get("product_on_sale")
+    return product_on_sale(product_id) if product_on_sale else None
 
 
 @bp.route("/verify/<certificate_no>/qr.<fmt>")

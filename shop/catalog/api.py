@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from certification.services import current_certificate
 from shop.access import PUBLIC, allow, roles
 from shop.accounts.roles import Role
 from shop.catalog import cache, services
@@ -10,8 +11,8 @@ from shop.catalog.schemas import (
     CatalogQuerySchema,
     PhotoSchema,
     ProductCreateSchema,
+    ProductDetailSchema,
     ProductPageSchema,
-    ProductSchema,
     ProductUpdateSchema,
 )
 from shop.errors import ValidationFailed
@@ -20,6 +21,13 @@ from shop.extensions import limiter
 blp = Blueprint("catalog_api", __name__, url_prefix="/api/v1/products", description="The catalogue")
 BEARER = [{"bearerAuth": []}]
 MANAGERS = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
+
+
+def _detail(product) -> dict:
+    """A product as ProductDetailSchema dumps it: its fields and the certificate it holds today."""
+    detail = {name: getattr(product, name) for name in ProductDetailSchema().fields if name != "certificate"}
+    detail["certificate"] = current_certificate(product.id)
+    return detail
 
 
 def _enum_values(payload: dict) -> dict:
@@ -69,17 +77,17 @@ def list_products(query):
 
 @blp.route("/<int:product_id>", methods=["GET"])
 @allow(PUBLIC)
-@blp.response(200, ProductSchema)
+@blp.response(200, ProductDetailSchema)
 def get_product(product_id):
-    """One listed product (its cooperative's staff also see it while unlisted)."""
+    """One listed product with its certificate (its cooperative's staff also see it while unlisted)."""
     product, _reason = services.get_product_for_viewer(product_id, current_user)
-    return product
+    return _detail(product)
 
 
 @blp.route("", methods=["POST"])
 @allow(MANAGERS)
 @blp.arguments(ProductCreateSchema)
-@blp.response(201, ProductSchema)
+@blp.response(201, ProductDetailSchema)
 @blp.doc(security=BEARER)
 def create_product(payload):
     """Add a product to one's cooperative (photos are uploaded separately)."""
@@ -89,17 +97,23 @@ def create_product(payload):
         if len(managed) != 1:
             raise ValidationFailed.on("cooperative_id", _("Say which cooperative the product belongs to."))
         cooperative_id = next(iter(managed))
-    return services.create_product(current_user, cooperative_id, _enum_values(payload))
+    return _detail(services.create_product(current_user, cooperative_id, _enum_values(payload)))
 
 
 @blp.route("/<int:product_id>", methods=["PATCH"])
 @allow(MANAGERS)
 @blp.arguments(ProductUpdateSchema)
-@blp.response(200, ProductSchema)
+@blp.response(200, ProductDetailSchema)
+@blp.alt_response(409, response="DEFAULT_ERROR")  # a vouched field changed (see the description)
 @blp.doc(security=BEARER)
 def update_product(payload, product_id):
-    """Change a product's fields, stock or active flag."""
-    return services.update_product(current_user, product_id, _enum_values(payload))
+    """Change a product's fields, stock or active flag.
+
+    While a certificate holds (valid or suspended) or an application is under review, the name, category,
+    origin county and unit are what it vouches for: a change of them is refused with 409 naming the fields
+    (sending them unchanged is fine). Price, stock, minimum order, description, photos and `is_active` stay
+    editable."""
+    return _detail(services.update_product(current_user, product_id, _enum_values(payload)))
 
 
 @blp.route("/<int:product_id>/photos", methods=["POST"])

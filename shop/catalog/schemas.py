@@ -2,6 +2,7 @@ import marshmallow as ma
 from flask import url_for
 from marshmallow import validate
 
+from certification.schemas import verify_url
 from shop.catalog.models import UNITS, Category
 from shop.catalog.services import MAX_MIN_ORDER_QUANTITY, MAX_PRICE_FEN, MAX_STOCK, SORTS
 
@@ -43,6 +44,25 @@ class ProductSchema(ma.Schema):
     photos = ma.fields.List(ma.fields.Nested(PhotoSchema))
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()
+
+
+class ProductCertificateSchema(ma.Schema):
+    number = ma.fields.String(attribute="certificate_no", metadata={"example": "FP13-2026-000042"})
+    valid_until = ma.fields.Date()
+    verify_url = ma.fields.Function(
+        lambda c: verify_url(c.certificate_no),
+        metadata={"type": "string", "format": "uri", "description": "The public verification page"},
+    )
+
+
+class ProductDetailSchema(ProductSchema):
+    """One product, with the certificate it holds today, as its page shows it."""
+
+    certificate = ma.fields.Nested(
+        ProductCertificateSchema,
+        allow_none=True,
+        metadata={"description": "The certificate valid today; null when it holds none (then it is not on sale)"},
+    )
 
 
 class ProductListItemSchema(ProductSchema):

@@ -10,14 +10,14 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from certification.models import Certificate
+from certification.models import Application, Certificate, State
 from certification.services import certificate_problem, holds_valid_certificate, valid_certificates
 from shop import uploads
 from shop.accounts.models import User
 from shop.catalog.models import UNITS, Category, Product, ProductPhoto
 from shop.cooperatives.models import Cooperative, CooperativeStatus
 from shop.cooperatives.services import require_manager
-from shop.errors import NotFound, ValidationFailed
+from shop.errors import Conflict, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.regions.models import Region
 from shop.regions.services import normalize_province_code, require_region
@@ -38,6 +38,14 @@ PRODUCT_FIELDS = {
     "description",
     "is_active",
 }
+# What a certificate vouches for about a product: it prints the name and the origin county (and the cooperative,
+# which no form or API can change on a product), the public directory shows the category beside it, and the
+# unit is the specification whose price the reviewers compared with "the market price of the same grade".
+# Price, stock, minimum order, description, photos and the on-sale switch are the seller's to change.
+VOUCHED_FIELDS = ("name", "category", "origin_county_code", "unit")
+# Reviewers and the public notice judge the product as it was when the application was submitted (certification
+# copies its name then); a draft or a returned application copies it again at its next submission.
+UNDER_REVIEW = (State.SUBMITTED, State.COUNTY_APPROVED, State.PUBLIC_NOTICE)
 
 
 # The parts of the listing rule, named by what fails when a part does not hold (`not_listed_reasons`).
@@ -206,9 +214,10 @@ def get_product(product_id: int) -> Product:
     return product
 
 
-def is_listed(product: Product) -> bool:
+def is_listed(product_id: int) -> bool:
+    """Whether the catalogue lists (and sells) this product now (`is_listable`)."""
     return (
-        db.session.scalar(listable_products().where(Product.id == product.id).with_only_columns(Product.id)) is not None
+        db.session.scalar(listable_products().where(Product.id == product_id).with_only_columns(Product.id)) is not None
     )
 
 
@@ -277,10 +286,64 @@ def create_product(actor: User, cooperative_id: int, data: dict, photos: list[by
     return product
 
 
+def vouched_fields_lock(product_id: int) -> str | None:
+    """Why the product's vouched fields (`VOUCHED_FIELDS`) cannot change now, or None when they can.
+
+    They are held by a certificate that is valid or suspended (a reinstatement makes it speak for the product
+    again), until it expires, is revoked or is superseded; and by an application under review.
+    """
+    certificate_no = db.session.scalar(
+        select(Certificate.certificate_no)
+        .join(Certificate.application)
+        .where(
+            Certificate.product_id == product_id,
+            Application.state.in_((State.CERTIFIED, State.SUSPENDED)),
+            Certificate.valid_until >= business_date(),
+        )
+        .order_by(Certificate.id.desc())
+        .limit(1)
+    )
+    if certificate_no is not None:
+        return _(
+            "Certificate %(no)s vouches for this product's name, category, origin and unit, so they cannot change"
+            " while it holds. To sell the product under another name or specification, add it as a new product"
+            " and apply for its certification.",
+            no=certificate_no,
+        )
+    application_id = db.session.scalar(
+        select(Application.id).where(Application.product_id == product_id, Application.state.in_(UNDER_REVIEW))
+    )
+    if application_id is not None:
+        return _(
+            "Application no. %(id)d is being reviewed with this product's name, category, origin and unit, so they"
+            " cannot change until it is decided or returned to you.",
+            id=application_id,
+        )
+    return None
+
+
+def _refuse_vouched_changes(product: Product, clean: dict) -> None:
+    def changing() -> list[str]:
+        return [field for field in VOUCHED_FIELDS if field in clean and clean[field] != getattr(product, field)]
+
+    if not changing():  # the edit page sends every field: unchanged ones are fine
+        return
+    # Locked and read again: a submission copies the name at this moment, and must see either the old name
+    # with this change refused, or the new one.
+    db.session.refresh(product, with_for_update=True)
+    fields = changing()
+    reason = vouched_fields_lock(product.id) if fields else None
+    if reason is not None:
+        raise Conflict(reason, fields={field: [reason] for field in fields})
+
+
 def update_product(actor: User, product_id: int, changes: dict) -> Product:
+    """Change a product's fields; what a certificate or an application under review vouches for stays."""
     product = get_product(product_id)
     require_manager(actor, product.cooperative_id)
-    for field, value in _check_product_fields(changes).items():
+    clean = _check_product_fields(changes)
+    _refuse_vouched_changes(product, clean)
+    for field, value in clean.items():
         setattr(product, field, value)
     db.session.flush()
     return product

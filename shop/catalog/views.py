@@ -23,6 +23,13 @@ STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
 FILTER_KEYS = ("q", "province", "county", "category", "cooperative_id", "sort", "per_page")
 
 
+@bp.record_once
+def _tell_certification_what_is_on_sale(state) -> None:
+    """The verification page says whether the product is on sale; certification does not import the catalogue,
+    so the catalogue hands it its one listing rule when the catalogue is part of the app."""
+    state.app.extensions.setdefault("certification", {})["product_on_sale"] = services.is_listed
+
+
 def _catalog_query() -> tuple[dict, dict]:
     """The page's filters (prices in yuan) as the API's query, with per-field errors."""
     raw = {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
@@ -135,6 +142,8 @@ def edit_product(product_id: int):
         photo_form=PhotoForm(formdata=None),
         delete_form=EmptyForm(),
         listed_reason=services.why_not_listed(item),
+        vouched_lock=services.vouched_fields_lock(item.id),
+        category_labels=CATEGORY_LABELS,
     )
 
 

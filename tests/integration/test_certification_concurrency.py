@@ -75,3 +75,48 @@ def test_two_county_reviewers_approve_at_once_one_wins_the_other_gets_409(app, m
         assert db.session.get(Application, application_id).state == "county_approved"
         actions = db.session.scalars(sa.select(Event.action).where(Event.application_id == application_id)).all()
         assert actions == ["submit", "county_approve"]
+
+
+@pytest.mark.postgres_only
+def test_a_rename_racing_a_submission_waits_for_it_and_is_refused(app, make):
+    """The submission copies the product's name for the reviewers; a rename at that moment must not slip in after
+    the copy (the reviewers would certify a name the shop no longer sells)."""
+    from shop.catalog import services as catalog
+    from shop.catalog.models import Product
+    from shop.errors import Conflict
+
+    coop = make.cooperative(county=SHENZHOU)
+    product = make.product(coop, certified=False, name="深州蜜桃")
+    application_id = make.application(product, up_to="draft")
+    staff = make.staff(coop)
+    submitted = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def submission():
+        with app.app_context():
+            services.apply_transition(db.session.get(User, staff), application_id, Action.SUBMIT)
+            submitted.set()  # holds the product's row lock until it commits
+            _wait_until_blocked(app, time.monotonic() + DEADLINE_SECONDS)
+            db.session.commit()
+            outcome["submission"] = "submitted"
+
+    def rename():
+        assert submitted.wait(DEADLINE_SECONDS)
+        with app.app_context():
+            try:
+                catalog.update_product(db.session.get(User, staff), product, {"name": "深州水蜜桃"})
+                db.session.commit()
+                outcome["rename"] = "renamed"
+            except Conflict as refusal:
+                db.session.rollback()
+                outcome["rename"] = (refusal.status, list(refusal.fields))
+
+    threads = [threading.Thread(target=submission), threading.Thread(target=rename)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(DEADLINE_SECONDS + 5)
+    assert outcome == {"submission": "submitted", "rename": (409, ["name"])}
+    with app.app_context():
+        assert db.session.get(Product, product).name == "深州蜜桃"
+        assert db.session.get(Application, application_id).product_name == "深州蜜桃"
