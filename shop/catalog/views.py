@@ -190,12 +190,7 @@ def certified_directory():
 @bp.route("/certified.csv")
 @allow(PUBLIC)
 def certified_directory_csv():
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
+    rows: list[list] = [
         [
             "certificate_no",
             "product",
@@ -206,10 +201,10 @@ def certified_directory_csv():
             "valid_from",
             "valid_until",
         ]
-    )
+    ]
     for entry in services.certified_directory(**_directory_filters()):
         c = entry.certificate
-        writer.writerow(
+        rows.append(
             [
                 c.certificate_no,
                 c.product_name,
@@ -221,4 +216,4 @@ def certified_directory_csv():
                 c.valid_until.isoformat(),
             ]
         )
-    return csv_download(buffer.getvalue(), "certified-products.csv")
+    return csv_download(rows, "certified-products.csv")

@@ -4,9 +4,6 @@ Names and ID numbers are invented (ID numbers are well-formed: their check digit
 
 from __future__ import annotations
 
-import csv
-import io
-
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
@@ -16,6 +13,7 @@ from shop.extensions import db
 from shop.households import services as households
 from shop.households.models import BenefitLink, Household
 from shop.households.rules import LinkAction
+from shop.web.downloads import csv_text
 
 FAMILY_NAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 GIVEN_NAMES = ["建国", "秀英", "桂兰", "志强", "玉梅", "德明", "春花", "海军", "金凤", "长顺", "淑珍", "永福"]
@@ -30,17 +28,15 @@ def _id_number(county: str, n: int) -> str:
 
 
 def _registry_csv(cooperatives: list[Cooperative]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    rows: list[list] = [
         ["户编号", "户主姓名", "身份证号", "县级代码", "乡镇", "村", "家庭人口", "户类型", "开户行", "户名", "账号"]
-    )
+    ]
     n = 0
     for cooperative in cooperatives:
         for k in range(HOUSEHOLDS_PER_COOPERATIVE):
             n += 1
             name = FAMILY_NAMES[n % len(FAMILY_NAMES)] + GIVEN_NAMES[n % len(GIVEN_NAMES)]
-            writer.writerow(
+            rows.append(
                 [
                     f"{cooperative.county_code}-DEMO-{n:04d}",
                     name,
@@ -55,7 +51,7 @@ def _registry_csv(cooperatives: list[Cooperative]) -> bytes:
                     f"62301{cooperative.county_code}{n:08d}",
                 ]
             )
-    return out.getvalue().encode("utf-8")
+    return csv_text(rows).encode("utf-8")  # the shop's one CSV writer, like every file it writes
 
 
 def seed_households(operator: User, cooperatives: list[Cooperative]) -> None:

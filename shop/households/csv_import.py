@@ -19,6 +19,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 from stdnum.util import isdigits
 
 from shop.households.models import HouseholdStatus
+from shop.web.downloads import looks_like_formula
 
 # Canonical column → accepted headers (Chinese as the county offices write them, and English).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -51,6 +52,12 @@ REGISTRY_NUMBER = re.compile(r"^[0-9A-Za-z\-_]{4,32}$")
 ACCOUNT_NUMBER = re.compile(r"^\d{8,30}$")
 MAX_LENGTH = {"head_name": 40, "township": 60, "village": 60, "bank": 80, "account_name": 40}
 MAX_MEMBERS = 30
+# Names that go into the bank's payout file. One starting like a formula (=, +, -, @, full-width ＝＋－＠) is no
+# plausible name of a person or a bank: it is a formula the office's spreadsheet left in, or an attack on whoever
+# opens the bank file. Every export neutralises such cells anyway (shop.web.downloads); refusing the row here
+# as well tells the county office where to correct it instead of storing a name no bank will match. Township
+# and village are not checked: registries write "-" there for "none", and exports neutralise it.
+NO_FORMULA = ("head_name", "account_name", "bank")
 
 
 class UnreadableFile(ValueError):
@@ -159,6 +166,9 @@ def check_row(row: ParsedRow) -> ParsedRow:
     for column, limit in MAX_LENGTH.items():
         if len(raw[column]) > limit:
             row.error(column, _("At most %(n)d characters.", n=limit))
+    for column in NO_FORMULA:
+        if looks_like_formula(raw[column]):
+            row.error(column, _("A name cannot start with =, +, - or @: a spreadsheet would run it as a formula."))
     if not row.errors:
         row.values = {
             "registry_number": registry_number,

@@ -48,7 +48,7 @@ def get_batch(batch_id):
 def batch_csv(batch_id):
     """The bank's batch transfer file (代发), UTF-8 with BOM so that spreadsheet programs read the Chinese."""
     batch = services.get_batch(current_user, batch_id)
-    return csv_download(services.batch_csv(batch), f"{batch.reference}.csv")
+    return csv_download(services.batch_file_rows(batch), f"{batch.reference}.csv")
 
 
 @blp.route("/batches/<int:batch_id>/paid", methods=["POST"])

@@ -3,8 +3,6 @@ batch is made (so no later batch can include it again), then confirmed paid or f
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from flask_babel import gettext as _
@@ -18,9 +16,9 @@ from shop.extensions import db
 from shop.households.models import Household
 from shop.ledger import services as ledger
 from shop.ledger.models import Account, AccountKind, EntryCode, Side
-from shop.money import yuan_amount
 from shop.payouts.models import PayoutBatch, PayoutLine, PayoutLineStatus
 from shop.types import utcnow
+from shop.web.downloads import yuan_cell
 
 
 def _require_operator(user: User) -> None:
@@ -169,16 +167,16 @@ def mark_all_paid(operator: User, batch_id: int, note: str = "") -> PayoutBatch:
 CSV_HEADER = ["序号", "户名", "账号", "开户行", "金额（元）", "用途"]
 
 
-def batch_csv(batch: PayoutBatch) -> str:
-    """The bank's batch transfer file (代发): account name, number, bank, amount in yuan with two decimals, memo."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
+def batch_file_rows(batch: PayoutBatch) -> list[list]:
+    """The bank's batch transfer file (代发): account name, number, bank, amount in yuan with two decimals, memo.
+
+    Rows for `shop.web.downloads.csv_download`, which neutralises any cell a spreadsheet would run as a formula
+    (the operator opens this file before sending it to the bank; account names are typed by cooperatives).
+    """
     memo = f"扶贫产品收益 {batch.reference} {batch.period_start:%Y%m%d}-{batch.period_end:%Y%m%d}"
+    rows: list[list] = [CSV_HEADER]
     for number, line in enumerate(batch.lines, start=1):
         if line.status != PayoutLineStatus.IN_TRANSIT:
             continue
-        writer.writerow(
-            [number, line.account_name, line.account_number, line.bank_name, yuan_amount(line.amount_fen), memo]
-        )
-    return out.getvalue()
+        rows.append([number, line.account_name, line.account_number, line.bank_name, yuan_cell(line.amount_fen), memo])
+    return rows

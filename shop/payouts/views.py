@@ -56,7 +56,7 @@ def batch(batch_id: int):
 @allow(OPERATOR)
 def batch_csv(batch_id: int):
     found = services.get_batch(current_user, batch_id)
-    return csv_download(services.batch_csv(found), f"{found.reference}.csv")
+    return csv_download(services.batch_file_rows(found), f"{found.reference}.csv")
 
 
 @bp.route("/<int:batch_id>/outcomes", methods=["POST"])

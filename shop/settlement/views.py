@@ -3,9 +3,6 @@ and the operators' settlement page with its button."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,10 +13,10 @@ from shop.access import allow, roles
 from shop.accounts.roles import Role
 from shop.extensions import db
 from shop.households.labels import LINK_TYPE_LABELS
-from shop.money import format_fen, yuan_amount
+from shop.money import format_fen
 from shop.settlement import reports, services
 from shop.settlement.models import SettlementRun
-from shop.web.downloads import csv_download
+from shop.web.downloads import csv_download, yuan_cell
 
 bp = Blueprint("settlement", __name__)
 LEDGER_READERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
@@ -54,13 +51,11 @@ def household_ledger(household_id: int):
 @allow(LEDGER_READERS)
 def household_ledger_csv(household_id: int):
     ledger = reports.household_ledger(current_user, household_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    rows: list[list] = [
         [_("Date"), _("Entry"), _("Order"), _("Product"), _("Cooperative"), _("Link type"), _("Amount (yuan)")]
-    )
+    ]
     for row in ledger.rows:
-        writer.writerow(
+        rows.append(
             [
                 row.day.isoformat(),
                 entry_label(row.code, row.payout_status),
@@ -68,11 +63,11 @@ def household_ledger_csv(household_id: int):
                 row.product_name,
                 row.cooperative_name,
                 str(LINK_TYPE_LABELS.get(row.link_type, row.link_type)) if row.link_type else "",
-                yuan_amount(row.amount_fen),
+                yuan_cell(row.amount_fen),  # a number: a refund taken back stays -12.00, not text
             ]
         )
     name = f"household-{ledger.household.registry_number}-ledger.csv"
-    return csv_download(out.getvalue(), name)
+    return csv_download(rows, name)
 
 
 @bp.route("/coop/<int:cooperative_id>/settlements")
