@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -72,7 +73,7 @@ def place_order(buyer: User, address: Address, checkout_key: str, lines: dict[in
     """
     if not CHECKOUT_KEY.match(checkout_key or ""):
         raise ValidationFailed.on("checkout_key", _("A checkout key of 8 to 64 letters, digits, - or _."))
-    existing = db.session.scalar(select(Order).where(Order.buyer_id == buyer.id, Order.checkout_key == checkout_key))
+    existing = _order_by_key(buyer, checkout_key)
     if existing is not None:
         return existing
     address = check_address(address)
@@ -90,12 +91,37 @@ def place_order(buyer: User, address: Address, checkout_key: str, lines: dict[in
             raise NotSellable(
                 _("%(name)s is no longer on sale: remove it from the cart.", name=name), fields={field: [name]}
             )
-    for product_id in sorted(quantities):  # always in id order, so two checkouts never deadlock
-        product, quantity = sellable[product_id], quantities[product_id]
-        if quantity < product.min_order_quantity:
+    for product_id in sorted(quantities):
+        product = sellable[product_id]
+        if quantities[product_id] < product.min_order_quantity:
             raise ValidationFailed.on(
                 field, _("The minimum order of %(name)s is %(n)d.", name=product.name, n=product.min_order_quantity)
             )
+    try:
+        # A twin request with the same key (a double click, a client retrying on a timeout) may be placing this
+        # order right now: we then lose on the unique key, or on the stock the twin reserved. Either way our
+        # reservation is rolled back with the savepoint, and the answer is the order the twin placed.
+        with db.session.begin_nested():
+            _reserve_stock(sellable, quantities, field)
+            order = _write_order(buyer, address, checkout_key, [sellable[p] for p in sorted(quantities)], quantities)
+    except (OutOfStock, IntegrityError):
+        placed_by_twin = _order_by_key(buyer, checkout_key)
+        if placed_by_twin is None:
+            raise
+        return placed_by_twin
+    if lines is None:
+        cart.clear(buyer)
+    return order
+
+
+def _order_by_key(buyer: User, checkout_key: str) -> Order | None:
+    return db.session.scalar(select(Order).where(Order.buyer_id == buyer.id, Order.checkout_key == checkout_key))
+
+
+def _reserve_stock(sellable: dict[int, Product], quantities: dict[int, int], field: str) -> None:
+    """Take the quantities off the stock, or raise OutOfStock: a conditional UPDATE each, so none is oversold."""
+    for product_id in sorted(quantities):  # always in id order, so two checkouts never deadlock
+        product, quantity = sellable[product_id], quantities[product_id]
         reserved = db.session.execute(
             update(Product)
             .where(Product.id == product_id, Product.stock >= quantity)
@@ -107,10 +133,6 @@ def place_order(buyer: User, address: Address, checkout_key: str, lines: dict[in
                 _("Not enough %(name)s in stock for %(n)d %(unit)s.", name=product.name, n=quantity, unit=product.unit),
                 fields={field: [product.name]},
             )
-    order = _write_order(buyer, address, checkout_key, [sellable[p] for p in sorted(quantities)], quantities)
-    if lines is None:
-        cart.clear(buyer)
-    return order
 
 
 def _write_order(
