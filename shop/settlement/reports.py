@@ -153,6 +153,8 @@ class CooperativeSettlements:
     payable_fen: int
     receivable_fen: int
     shipping_fen: int
+    payouts_in_transit_fen: int = 0  # in a payout batch, the bank has not confirmed it
+    paid_out_fen: int = 0  # payouts the bank confirmed
     total_fen: int = 0
     cooperative_fen: int = 0
     households_fen: int = 0
@@ -235,6 +237,15 @@ def cooperative_settlements(user: User, cooperative_id: int, limit: int = 500) -
         receivable_fen=balances.get(AccountKind.COOPERATIVE_RECEIVABLE, 0),
         shipping_fen=int(shipping),
     )
+    payouts = dict(
+        db.session.execute(
+            select(PayoutLine.status, db.func.sum(PayoutLine.amount_fen))
+            .where(PayoutLine.cooperative_id == cooperative_id)
+            .group_by(PayoutLine.status)
+        ).all()
+    )
+    report.payouts_in_transit_fen = int(payouts.get(PayoutLineStatus.IN_TRANSIT, 0))
+    report.paid_out_fen = int(payouts.get(PayoutLineStatus.PAID, 0))
     report.total_fen = sum(line.amount_fen for line in lines)
     report.cooperative_fen = sum(line.cooperative_fen for line in lines)
     report.households_fen = sum(line.households_fen for line in lines)

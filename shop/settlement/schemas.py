@@ -90,5 +90,9 @@ class CooperativeSettlementsSchema(ma.Schema):
     shipping_fen = ma.fields.Integer()
     payable_fen = ma.fields.Integer()
     receivable_fen = ma.fields.Integer()
+    payouts_in_transit_fen = ma.fields.Integer(
+        metadata={"description": "In a payout batch, not yet confirmed by the bank (no longer in payable_fen)"}
+    )
+    paid_out_fen = ma.fields.Integer(metadata={"description": "Payouts the bank confirmed paid"})
     lines = ma.fields.List(ma.fields.Nested(SettledLineSchema))
     households = ma.fields.List(ma.fields.Nested(HouseholdIncomeSchema))

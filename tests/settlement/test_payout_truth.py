@@ -107,3 +107,25 @@ def _figure(html: str, css_class: str) -> str:
 def _csv(answer) -> list[list[str]]:
     assert answer.status_code == 200
     return list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def test_the_cooperative_sees_its_payout_in_transit_then_paid(app, make, world, client):
+    batch_for(world, client)  # the cooperative's 9,000 fen and its 1,000 fen of shipping go into the batch
+    settlements = client.get(f"/api/v1/cooperatives/{world.coop}/settlements", headers=world.staff).json
+    assert (settlements["payable_fen"], settlements["payouts_in_transit_fen"], settlements["paid_out_fen"]) == (
+        0,
+        10000,
+        0,
+    )
+    staff = app.test_client()
+    make.staff(world.coop, email="coop@example.com")
+    login(staff, "coop@example.com")
+    html = staff.get(f"/coop/{world.coop}/settlements", headers=EN).get_data(as_text=True)
+    assert _figure(html, "figure-in-transit") == "¥100.00" and _figure(html, "figure-paid-out") == "¥0.00"
+
+    batch = client.get("/api/v1/payouts/batches", headers=world.operator).json[0]["id"]
+    assert client.post(f"/api/v1/payouts/batches/{batch}/paid", json={}, headers=world.operator).status_code == 200
+    settlements = client.get(f"/api/v1/cooperatives/{world.coop}/settlements", headers=world.staff).json
+    assert (settlements["payouts_in_transit_fen"], settlements["paid_out_fen"]) == (0, 10000)
+    html = staff.get(f"/coop/{world.coop}/settlements", headers=EN).get_data(as_text=True)
+    assert _figure(html, "figure-in-transit") == "¥0.00" and _figure(html, "figure-paid-out") == "¥100.00"
