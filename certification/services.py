@@ -86,19 +86,27 @@ def certificate_problem(product_id: int, on: date | None = None) -> str | None:
 
 
 def current_certificate(product_id: int, on: date | None = None) -> Certificate | None:
+    """The certificate that makes the product sellable on a date (the newest, should two overlap), or None."""
+    return current_certificates([product_id], on).get(product_id)
+
+
+def current_certificates(product_ids: list[int], on: date | None = None) -> dict[int, Certificate]:
+    """`current_certificate` of several products in one query (a page of the catalogue)."""
+    if not product_ids:
+        return {}
     on = on or business_date()
-    return db.session.scalar(
+    certificates = db.session.scalars(
         select(Certificate)
         .join(Certificate.application)
         .where(
-            Certificate.product_id == product_id,
+            Certificate.product_id.in_(product_ids),
             Application.state == State.CERTIFIED,
             Certificate.valid_from <= on,
             Certificate.valid_until >= on,
         )
-        .order_by(Certificate.id.desc())
-        .limit(1)
+        .order_by(Certificate.id)
     )
+    return {certificate.product_id: certificate for certificate in certificates}  # the newest wins
 
 
 # --- Who may act ----------------------------------------------------------------------------------------
@@ -270,14 +278,14 @@ def add_document(user: User, application_id: int, kind: str, filename: str, data
     _require_editable(user, application)
     if kind not in {k.value for k in DocumentKind}:
         raise ValidationFailed.on("kind", _("Unknown kind of document."))
-    content_type, extension = uploads.inspect_document(data, field="file")
+    checked = uploads.inspect_document(data, field="file")  # images re-encoded: no metadata, no trailing bytes
     document = Document(
         application=application,
         kind=kind,
         original_name=(filename or "document")[-200:],
-        stored_name=uploads.store("certification", data, extension),
-        content_type=content_type,
-        size_bytes=len(data),
+        stored_name=uploads.store("certification", checked.data, checked.extension),
+        content_type=checked.content_type,
+        size_bytes=len(checked.data),
         uploaded_by_id=user.id,
     )
     db.session.add(document)

@@ -50,6 +50,9 @@ def load_config(instance_path: Path) -> dict:
         # Whole-request ceiling (several photos); each photo has its own, smaller limit.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)),
         "MAX_PHOTO_BYTES": int(env.get("MAX_PHOTO_BYTES", 5 * 1024 * 1024)),
+        # Pixels of an uploaded image, checked before decoding (a small PNG can unpack to a huge one): 25 million
+        # takes a 24-megapixel camera's 6000 × 4000 and decodes in about 100 MB at most.
+        "MAX_IMAGE_PIXELS": int(env.get("MAX_IMAGE_PIXELS", 25_000_000)),
         # werkzeug's scrypt; tests lower the cost, never production.
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
         "MAX_DOCUMENT_BYTES": int(env.get("MAX_DOCUMENT_BYTES", 10 * 1024 * 1024)),
