@@ -69,6 +69,12 @@ class ProductListItemSchema(ProductSchema):
     """A product in the public listing: without stock and updated_at, which the product page reads live
     (a sale must not invalidate every cached page of the listing, see shop/catalog/cache.py)."""
 
+    # Filled in by ProductPageSchema from the page's certificates (one query for the page, not one per row).
+    certificate = ma.fields.Nested(
+        ProductCertificateSchema,
+        metadata={"description": "The certificate valid today (every listed product holds one)"},
+    )
+
     class Meta:
         exclude = ("stock", "updated_at")
 
@@ -79,6 +85,14 @@ class ProductPageSchema(ma.Schema):
     page = ma.fields.Integer()
     per_page = ma.fields.Integer()
     pages = ma.fields.Integer()
+
+    @ma.post_dump(pass_original=True)
+    def add_certificates(self, data: dict, page, **_kwargs) -> dict:
+        certificate = ProductCertificateSchema()
+        for item, product in zip(data["items"], page.items, strict=True):
+            held = page.certificates.get(product.id)
+            item["certificate"] = certificate.dump(held) if held is not None else None
+        return data
 
 
 def _int(low: int, high: int, **kwargs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -11,7 +12,12 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from certification.models import Application, Certificate, State
-from certification.services import certificate_problem, holds_valid_certificate, valid_certificates
+from certification.services import (
+    certificate_problem,
+    current_certificates,
+    holds_valid_certificate,
+    valid_certificates,
+)
 from shop import uploads
 from shop.accounts.models import User
 from shop.catalog.models import UNITS, Category, Product, ProductPhoto
@@ -136,6 +142,8 @@ class CatalogPage:
     total: int
     page: int
     per_page: int
+    # The certificate each listed product holds today, by product id (every listed product holds one).
+    certificates: dict[int, Certificate] = dataclasses.field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -176,7 +184,7 @@ ORDERINGS = {
 
 
 def search_catalog(query: CatalogQuery) -> CatalogPage:
-    """One page of listed products: three SQL statements whatever the page size (count, page, photos)."""
+    """One page of listed products: four SQL statements whatever the page size (count, page, photos, certificates)."""
     if (
         query.price_min_fen is not None
         and query.price_max_fen is not None
@@ -197,7 +205,10 @@ def search_catalog(query: CatalogQuery) -> CatalogPage:
         .offset((query.page - 1) * query.per_page)
     )
     items = list(db.session.scalars(statement).unique())
-    return CatalogPage(items=items, total=total or 0, page=query.page, per_page=query.per_page)
+    certificates = current_certificates([product.id for product in items])
+    return CatalogPage(
+        items=items, total=total or 0, page=query.page, per_page=query.per_page, certificates=certificates
+    )
 
 
 def get_listed_product(product_id: int) -> Product:

@@ -112,10 +112,10 @@ def test_a_page_takes_a_constant_number_of_statements(app, client, make, per_pag
     with count_statements(engine) as statements:
         response = client.get(f"/api/v1/products?per_page={per_page}")
     assert len(response.json["items"]) == per_page
-    # Count, page and photos (BEGIN/COMMIT are not SELECTs). The catalogue's generation is read on a
-    # connection of its own, outside SQLAlchemy: one prepared statement per request, hit or miss.
+    # Count, page, photos and certificates (BEGIN/COMMIT are not SELECTs). The catalogue's generation is read
+    # on a connection of its own, outside SQLAlchemy: one prepared statement per request, hit or miss.
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 3, selects
+    assert len(selects) == 4, selects
     with count_statements(engine) as statements:
         again = client.get(f"/api/v1/products?per_page={per_page}")
     assert again.data == response.data

@@ -172,6 +172,20 @@ def test_the_product_detail_gives_its_certificate(app, client, peach):
     assert "certificate" in spec["components"]["schemas"][schema_name]["properties"]
 
 
+def test_the_listing_gives_each_products_certificate_too(app, client, make, peach):
+    other = make.product(peach["coop"], name="深州桃干")
+    items = {item["id"]: item for item in client.get("/api/v1/products").json["items"]}
+    for product in (peach["product"], other):
+        certificate = certificate_of(app, product)
+        assert items[product]["certificate"] == {
+            "number": certificate.certificate_no,
+            "valid_until": certificate.valid_until.isoformat(),
+            "verify_url": f"http://localhost/verify/{certificate.certificate_no}",
+        }
+    spec = client.get("/api/v1/openapi.json").json
+    assert "certificate" in spec["components"]["schemas"]["ProductListItem"]["properties"]
+
+
 def test_a_product_without_a_valid_certificate_shows_none_to_its_staff(app, client, make, peach):
     act(app, make, certificate_of(app, peach["product"]).application_id, Action.SUSPEND, "抽检不合格")
     assert client.get(f"/api/v1/products/{peach['product']}").status_code == 404  # not on sale: not public
