@@ -144,7 +144,10 @@ def _render_detail(order, refund_request=None, operator_refund=None):
     order = visibility.order_as_seen_by(current_user, order)  # a cooperative sees its own parts only
     is_buyer = order.buyer_id == current_user.id
     is_operator = current_user.has_role(Role.OPERATOR)
-    has_open_lines = any(line.refundable_quantity > 0 for line in order.lines)
+    # An order paid outside the provider (the demo's seeded one) has nothing to refund through it: no form
+    # (refunds.py says why to whoever asks anyway). Buyers and operators see the Order itself.
+    paid_through_provider = bool(getattr(order, "payment_intent_id", None))
+    has_open_lines = paid_through_provider and any(line.refundable_quantity > 0 for line in order.lines)
     if refund_request is None and is_buyer and order.status == OrderStatus.PAID and has_open_lines:
         refund_request = refund_form(order, RefundRequestForm, formdata=None)
     if operator_refund is None and is_operator and order.status in refunds.REFUNDABLE and has_open_lines:

@@ -9,6 +9,8 @@ counts nothing twice.
 
 from __future__ import annotations
 
+import logging
+
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -28,6 +30,16 @@ from shop.settlement import services as settlement
 from shop.types import utcnow
 
 REFUNDABLE = (OrderStatus.PAID, OrderStatus.COMPLETED)
+log = logging.getLogger(__name__)
+
+
+def _paid_through_provider(order: Order) -> None:
+    """Only money the provider holds can be given back through it: the demo's seeded order was recorded as paid
+    without an intent (shop/demo/households.py), and refusing before any row is written leaves nothing behind."""
+    if not order.payment_intent_id:
+        raise InvalidTransition(
+            _("This order was not paid through the payment service (it is demo data), so it cannot be refunded.")
+        )
 
 
 def _lines_of(order: Order, items: list[tuple[int, int]]) -> list[tuple[OrderLine, int]]:
@@ -69,6 +81,7 @@ def request_refund(
         )
     if not reason.strip():
         raise ValidationFailed.on("reason", _("Say why you want a refund."))
+    _paid_through_provider(order)
     return _new_refund(buyer, order, items, reason, return_stock)
 
 
@@ -183,8 +196,9 @@ def approve(user: User, refund_id: int, note: str = "") -> Refund:
     if not _may_decide(user, refund):
         raise NotAllowed(_("Only the cooperative of these lines or an operator decides this refund."))
     order = refund.order
-    if order.status not in REFUNDABLE or not order.payment_intent_id:
+    if order.status not in REFUNDABLE:
         raise InvalidTransition(_("Only a paid order can be refunded."))
+    _paid_through_provider(order)
     claimed = db.session.execute(
         update(Refund)
         .where(Refund.id == refund.id, Refund.status == RefundStatus.REQUESTED)
@@ -220,12 +234,18 @@ def approve(user: User, refund_id: int, note: str = "") -> Refund:
     try:
         answer = gateway.refund(intent_id, amount, idempotency_key=f"refund-{refund.id}")
     except gateway.PaymentProviderError as error:
+        # The provider's own words stay in the log (they can name ids and internals); the refund waits for a
+        # decision again, so approving it once more retries this very row instead of adding one per attempt.
+        log.warning("refund %s of order %s failed at the provider: %s", refund.id, order.id, error)
         _give_back(refund.id)
-        raise PaymentUnavailable(_("The payment service refused or did not answer: %(why)s", why=str(error))) from error
+        raise PaymentUnavailable(
+            _("The payment service did not answer; nothing was refunded. Try approving again in a moment.")
+        ) from error
     return _record_success(user, refund.id, answer.id)
 
 
 def _give_back(refund_id: int) -> None:
+    """Undo the reservation of a refund the provider did not make, and put it back to await a decision."""
     refund = db.session.get(Refund, refund_id)
     db.session.execute(
         update(Order).where(Order.id == refund.order_id).values(refunded_fen=Order.refunded_fen - refund.amount_fen)
@@ -236,7 +256,8 @@ def _give_back(refund_id: int) -> None:
             .where(OrderLine.id == refund_line.order_line_id)
             .values(refunded_quantity=OrderLine.refunded_quantity - refund_line.quantity)
         )
-    refund.status = RefundStatus.FAILED
+    refund.status, refund.decided_by_id, refund.decided_at = RefundStatus.REQUESTED, None, None
+    refund.decision_note = ""
     db.session.commit()
 
 
@@ -275,9 +296,24 @@ def operator_refund(operator: User, order_id: int, items, reason: str, return_st
         raise InvalidTransition(_("Only a paid order can be refunded."))
     if not reason.strip():
         raise ValidationFailed.on("reason", _("Say why."))
-    refund = _new_refund(operator, order, items, reason, return_stock)
+    _paid_through_provider(order)
+    refund = _waiting_same(order, items) or _new_refund(operator, order, items, reason, return_stock)
     db.session.commit()
     return approve(operator, refund.id, reason)
+
+
+def _waiting_same(order: Order, items) -> Refund | None:
+    """A waiting request for exactly these lines and quantities, e.g. a direct refund that the provider did not
+    make: asking again retries it rather than adding a row per attempt."""
+    wanted = sorted((line_id, quantity) for line_id, quantity in items)
+    db.session.expire(order, ["refunds"])
+    for refund in order.refunds:
+        if (
+            refund.status == RefundStatus.REQUESTED
+            and sorted((rl.order_line_id, rl.quantity) for rl in refund.lines) == wanted
+        ):
+            return refund
+    return None
 
 
 def reconcile_charge_refunded(charge: dict) -> str:
