@@ -2,7 +2,6 @@ import marshmallow as ma
 from flask import url_for
 from marshmallow import validate
 
-from certification.schemas import verify_url
 from shop.catalog.models import UNITS, Category
 from shop.catalog.services import MAX_MIN_ORDER_QUANTITY, MAX_PRICE_FEN, MAX_STOCK, SORTS
 
@@ -49,9 +48,12 @@ class ProductSchema(ma.Schema):
 class ProductCertificateSchema(ma.Schema):
     number = ma.fields.String(attribute="certificate_no", metadata={"example": "FP13-2026-000042"})
     valid_until = ma.fields.Date()
+    # A path, like the photos' URLs: the listing's answers are cached whatever the Host header said, so an
+    # absolute URL built from one request's Host would be served to everyone (the QR code and the certificates
+    # API give the absolute one).
     verify_url = ma.fields.Function(
-        lambda c: verify_url(c.certificate_no),
-        metadata={"type": "string", "format": "uri", "description": "The public verification page"},
+        lambda c: url_for("certification.verify", certificate_no=c.certificate_no),
+        metadata={"type": "string", "format": "uri-reference", "description": "The public verification page"},
     )
 
 

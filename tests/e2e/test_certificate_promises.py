@@ -164,7 +164,7 @@ def test_the_product_detail_gives_its_certificate(app, client, peach):
     assert body["certificate"] == {
         "number": certificate.certificate_no,
         "valid_until": certificate.valid_until.isoformat(),
-        "verify_url": f"http://localhost/verify/{certificate.certificate_no}",
+        "verify_url": f"/verify/{certificate.certificate_no}",
     }
     spec = client.get("/api/v1/openapi.json").json
     detail = spec["paths"]["/api/v1/products/{product_id}"]["get"]["responses"]["200"]["content"]
@@ -174,13 +174,17 @@ def test_the_product_detail_gives_its_certificate(app, client, peach):
 
 def test_the_listing_gives_each_products_certificate_too(app, client, make, peach):
     other = make.product(peach["coop"], name="深州桃干")
-    items = {item["id"]: item for item in client.get("/api/v1/products").json["items"]}
+    # The first answer is cached for everyone: what it says must not come from this request's Host header.
+    assert client.get("/api/v1/products", headers={"Host": "evil.example"}).status_code == 200
+    listing = client.get("/api/v1/products")
+    assert b"evil.example" not in listing.data
+    items = {item["id"]: item for item in listing.json["items"]}
     for product in (peach["product"], other):
         certificate = certificate_of(app, product)
         assert items[product]["certificate"] == {
             "number": certificate.certificate_no,
             "valid_until": certificate.valid_until.isoformat(),
-            "verify_url": f"http://localhost/verify/{certificate.certificate_no}",
+            "verify_url": f"/verify/{certificate.certificate_no}",
         }
     spec = client.get("/api/v1/openapi.json").json
     assert "certificate" in spec["components"]["schemas"]["ProductListItem"]["properties"]
