@@ -74,6 +74,7 @@ class ProductListItemSchema(ProductSchema):
     # Filled in by ProductPageSchema from the page's certificates (one query for the page, not one per row).
     certificate = ma.fields.Nested(
         ProductCertificateSchema,
+        allow_none=True,  # null only if the day turned between the page's query and its certificates' query
         metadata={"description": "The certificate valid today (every listed product holds one)"},
     )
 
