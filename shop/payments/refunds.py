@@ -86,6 +86,9 @@ def request_refund(
 
 
 def _new_refund(actor: User, order: Order, items, reason: str, return_stock: bool) -> Refund:
+    # Two requests at the same moment would both see the quantity as still free: the order's row lock makes the
+    # second wait for the first to commit, then count its request (PostgreSQL; SQLite writes one at a time).
+    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
     chosen = _lines_of(order, items)
     refund = Refund(
         order_id=order.id,

@@ -49,3 +49,46 @@ def test_the_service_refuses_a_request_above_what_is_left_after_waiting_requests
     refund = refund_service.request_refund(buyer, paid["order"]["id"], [(paid["lines"]["小米"], 1)], "坏了")
     assert [(line.order_line_id, line.quantity) for line in refund.lines] == [(paid["lines"]["小米"], 1)]
     db.session.rollback()
+
+
+@pytest.mark.postgres_only
+def test_two_requests_at_the_same_moment_cannot_ask_for_the_same_units(app, client, paid):  # noqa: F811
+    """The second request waits on the order's row lock until the first commits, then finds the units taken."""
+    import threading
+    import time
+
+    from shop.errors import Conflict
+    from tests.integration.test_certification_concurrency import DEADLINE_SECONDS, _wait_until_blocked
+
+    peaches = [(paid["lines"]["蜜桃礼盒"], 3)]
+    first_has_written = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first_buyer_tab():
+        with app.app_context():
+            buyer = db.session.get(User, paid["buyer_id"])
+            refund_service.request_refund(buyer, paid["order"]["id"], peaches, "坏果")
+            first_has_written.set()  # holds the order's row lock until it commits
+            _wait_until_blocked(app, time.monotonic() + DEADLINE_SECONDS)
+            db.session.commit()
+            outcome["first"] = "requested"
+
+    def second_buyer_tab():
+        assert first_has_written.wait(DEADLINE_SECONDS)
+        with app.app_context():
+            buyer = db.session.get(User, paid["buyer_id"])
+            try:
+                refund_service.request_refund(buyer, paid["order"]["id"], peaches, "坏果")
+                db.session.commit()
+                outcome["second"] = "requested"
+            except Conflict as refusal:
+                db.session.rollback()
+                outcome["second"] = refusal.status
+
+    threads = [threading.Thread(target=first_buyer_tab), threading.Thread(target=second_buyer_tab)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(DEADLINE_SECONDS + 5)
+    assert outcome == {"first": "requested", "second": 409}
+    assert refundable(client, paid) == {"蜜桃礼盒": 0, "小米": 2}

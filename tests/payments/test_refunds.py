@@ -60,8 +60,8 @@ def ask(client, paid, items, reason="坏果", return_stock=False):
 
 
 def same_request_again(paid, request: dict) -> int:
-    """A second request for the same boxes, as when two arrive at the same moment: both pass the request's
-    check (it holds no lock), so approval must still refuse to pay more than was paid."""
+    """A second request for the same boxes written straight to the database, as if it had slipped past the
+    request's check: approval must still refuse to pay more than was paid (defence in depth)."""
     from shop.orders.models import Refund, RefundLine
 
     refund = Refund(
