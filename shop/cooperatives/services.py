@@ -15,6 +15,7 @@ from shop.cooperatives.models import Cooperative, CooperativeStatus
 from shop.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.regions.services import require_region
+from shop.web.downloads import looks_like_formula
 
 # What cooperative staff may change themselves; the rest (name, code, kind, county) is the operator's.
 STAFF_EDITABLE = {
@@ -87,6 +88,13 @@ def _apply(cooperative: Cooperative, changes: dict) -> None:
         value = changes.get(field)
         if field in changes and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**8):
             raise ValidationFailed.on(field, _("An amount in fen from 0 to 100,000,000."))
+    # These go into the operators' bank file; no real account holder or bank is named like a spreadsheet formula
+    # (the export neutralises such cells anyway: this refuses them where they are typed, naming the field).
+    for field in ("payout_account_name", "payout_bank_name"):
+        if looks_like_formula(changes.get(field) or ""):
+            raise ValidationFailed.on(
+                field, _("A name cannot start with =, +, - or @: a spreadsheet would run it as a formula.")
+            )
     number = changes.get("payout_account_number")
     if number and not ACCOUNT_NUMBER.match(number):
         raise ValidationFailed.on("payout_account_number", _("An account number has 8 to 30 digits."))

@@ -76,6 +76,8 @@ def test_operator_creates_a_cooperative(client, operator):
         ({"kind": "bank"}, "kind", 422),
         ({"contact_phone": "call me"}, "contact_phone", 422),
         ({"payout_account_number": "12ab"}, "payout_account_number", 422),
+        ({"payout_account_name": '=HYPERLINK("http://evil.example","点击")'}, "payout_account_name", 422),
+        ({"payout_bank_name": "@SUM(1+1)"}, "payout_bank_name", 422),
         ({"surprise": 1}, "surprise", 422),
     ],
 )
