@@ -4,6 +4,7 @@ from marshmallow import validate
 
 from certification.models import DocumentKind, LinkageType
 from certification.rules import Action
+from shop.web.inputs import RowId
 
 
 def verify_url(certificate_no: str) -> str:
@@ -121,7 +122,7 @@ class ApplicationQuerySchema(ma.Schema):
 class TransitionSchema(ma.Schema):
     action = ma.fields.Enum(Action, by_value=True, required=True)
     comment = ma.fields.String(load_default="", validate=validate.Length(max=2000))
-    objection_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+    objection_id = RowId(load_default=None, allow_none=True)
 
 
 class ObjectionCreateSchema(ma.Schema):

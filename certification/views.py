@@ -29,6 +29,7 @@ from shop.extensions import limiter
 from shop.money import fen_to_yuan
 from shop.timeutil import business_date
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
+from shop.web.inputs import row_id
 
 bp = Blueprint("certification", __name__)
 STAFF = roles(Role.COOPERATIVE_STAFF)
@@ -113,7 +114,7 @@ def applications():
 @bp.route("/certification/new", methods=["GET", "POST"])
 @allow(STAFF)
 def new_application():
-    product_id = request.args.get("product_id", type=int)
+    product_id = request.args.get("product_id", type=row_id)
     form = ApplicationForm()
     if not form.is_submitted() and product_id:
         form.origin_county_code.data = services.product_origin(product_id)

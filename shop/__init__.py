@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from shop.config import load_config
 from shop.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+from shop.web.inputs import RowIdConverter, refuse_unstorable_input
 from shop.web.sessions import PagesOnlySessionInterface
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False  # Chinese stays readable in API answers
     app.session_interface = PagesOnlySessionInterface()
     _init_extensions(app)
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added: every <int:…> is a row id
     _register_blueprints(app)
     _register_hooks(app)
     _register_cli(app)
@@ -162,6 +164,8 @@ def _register_hooks(app: Flask) -> None:
         """
         if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and not request.path.startswith("/api/"):
             csrf.protect()
+
+    app.before_request(refuse_unstorable_input)  # after the access and CSRF checks, before any view reads input
 
     @app.after_request
     def finish_transaction(response):

@@ -56,10 +56,18 @@ def _flatten_webargs_messages(messages) -> dict:
     if isinstance(messages, dict):
         for location, value in messages.items():
             if isinstance(value, dict):
-                fields.update(value)
+                fields.update(_string_keys(value))
             else:
                 fields[location] = value if isinstance(value, list) else [value]
     return fields
+
+
+def _string_keys(messages):
+    """marshmallow keys a list's errors by index (int) next to "_schema" (str): JSON keys are strings anyway, and
+    mixed ones could not be sorted into the answer."""
+    if isinstance(messages, dict):
+        return {str(key): _string_keys(value) for key, value in messages.items()}
+    return messages
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None) -> Response:

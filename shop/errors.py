@@ -13,6 +13,14 @@ class DomainError(Exception):
         self.fields = fields or {}
 
 
+class MalformedInput(DomainError):
+    """A request that cannot be read at all (e.g. a body that is not usable JSON), as opposed to a field that
+    breaks a rule."""
+
+    status = 400
+    code = "bad_request"
+
+
 class ValidationFailed(DomainError):
     """Input that is well-formed but breaks a rule; `fields` names what is wrong."""
 

@@ -16,6 +16,7 @@ from shop.cart import services as cart
 from shop.errors import DomainError, ValidationFailed
 from shop.orders.forms import AddToCartForm, CartQuantityForm
 from shop.web.forms import redirect_after_refusal, show_domain_error
+from shop.web.inputs import row_id_or_none
 
 bp = Blueprint("cart", __name__)
 GUEST_CART = "cart"  # session key: {"<product id>": quantity}
@@ -159,7 +160,7 @@ def buy_now():
 def _product_form() -> tuple[AddToCartForm, int | None, str]:
     """The product page's form, its product id (when it is one) and the page to go back to."""
     form = AddToCartForm()
-    product_id = int(form.product_id.data) if (form.product_id.data or "").isdigit() else None
+    product_id = row_id_or_none(form.product_id.data)
     back = url_for("catalog.product", product_id=product_id) if product_id else url_for("catalog.catalogue")
     return form, product_id, back
 

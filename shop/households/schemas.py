@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shop.households.models import HouseholdStatus, LinkStatus, LinkType
+from shop.web.inputs import RowId
 
 MASKED = (
     "Masked (e.g. 李**, 1311**********1234) unless the caller is an operator "
@@ -49,7 +50,7 @@ class HouseholdQuerySchema(ma.Schema):
     q = ma.fields.String(
         validate=validate.Length(max=32), metadata={"description": "Start of a registry number (never a name or ID)"}
     )
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
 
 
@@ -135,7 +136,7 @@ class ProductShareAnswerSchema(ma.Schema):
 
 class SourcingSchema(ma.Schema):
     household_ids = ma.fields.List(
-        ma.fields.Integer(strict=True),
+        RowId(),
         required=True,
         validate=validate.Length(max=1000),
         metadata={"description": "Households linked to the product's cooperative; empty: all its confirmed links"},

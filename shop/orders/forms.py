@@ -16,12 +16,13 @@ from shop.orders.labels import (  # noqa: F401  (re-exported: pages import them 
     SHIPMENT_STATUS_LABELS,
 )
 from shop.orders.models import Order, OrderLine
+from shop.web.inputs import is_row_id
 
 QUANTITY_MESSAGE = _l("Choose a quantity from 1 to %(n)d.", n=MAX_QUANTITY)
 
 
 class AddToCartForm(FlaskForm):
-    product_id = HiddenField(validators=[DataRequired(), Regexp(r"^[1-9][0-9]{0,9}$")])
+    product_id = HiddenField(validators=[DataRequired(), is_row_id])
     quantity = IntegerField(
         _l("Quantity"),
         default=1,

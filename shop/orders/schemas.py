@@ -2,9 +2,11 @@ import marshmallow as ma
 from flask_babel import gettext as _
 from marshmallow import validate
 
+from shop.web.inputs import RowId
+
 
 class CartItemInputSchema(ma.Schema):
-    product_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    product_id = RowId(required=True)
     quantity = ma.fields.Integer(
         required=True,
         strict=True,
@@ -30,7 +32,7 @@ class CartSchema(ma.Schema):
 
 
 class DirectLineSchema(ma.Schema):
-    product_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    product_id = RowId(required=True)
     quantity = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
 
 
@@ -55,7 +57,9 @@ class CheckoutSchema(ma.Schema):
 
     @ma.validates("lines")
     def each_product_once(self, lines, **_kwargs):
-        if len({line["product_id"] for line in lines}) != len(lines):
+        # Lines that failed their own fields come without them (their errors are reported already).
+        product_ids = [line["product_id"] for line in lines if "product_id" in line]
+        if len(set(product_ids)) != len(product_ids):
             raise ma.ValidationError(_("Each product once: add up the quantities of a product into one line."))
 
 
@@ -142,7 +146,7 @@ class PaymentSchema(ma.Schema):
 
 
 class RefundLineInputSchema(ma.Schema):
-    order_line_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    order_line_id = RowId(required=True)
     quantity = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
 
 

@@ -42,6 +42,7 @@ from shop.orders.models import OrderStatus, RefundStatus
 from shop.payments import gateway, refunds
 from shop.payments import services as payments
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
+from shop.web.inputs import row_id
 
 bp = Blueprint("orders", __name__)
 BUYERS = roles(Role.CONSUMER)
@@ -112,7 +113,7 @@ def _direct_line() -> dict[int, int] | None:
     """{product: quantity} of a "buy now" checkout; None for the cart; {} when the query string is not usable."""
     if "product" not in request.args and "quantity" not in request.args:
         return None
-    product = request.args.get("product", type=int)
+    product = request.args.get("product", type=row_id)
     quantity = request.args.get("quantity", type=int)
     if not product or not quantity or not 0 < quantity <= cart.MAX_QUANTITY:
         return {}

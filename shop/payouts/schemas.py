@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shop.payouts.models import PayoutLineStatus
+from shop.web.inputs import RowId
 
 
 class BatchCreateSchema(ma.Schema):
@@ -36,7 +37,7 @@ class BatchSchema(ma.Schema):
 
 
 class OutcomeSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = RowId(required=True)
     outcome = ma.fields.String(
         required=True, validate=validate.OneOf([PayoutLineStatus.PAID.value, PayoutLineStatus.FAILED.value])
     )
