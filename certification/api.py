@@ -125,8 +125,15 @@ def upload_document(application_id):
 
 @blp.route("/documents/<int:document_id>", methods=["GET"])
 @allow(SIGNED_IN)
-@blp.response(200)
-@blp.doc(security=BEARER)
+@blp.doc(
+    security=BEARER,
+    responses={
+        "200": {
+            "description": "The document as uploaded (checked on upload: a PDF, a JPEG or a PNG)",
+            "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in uploads.DOCUMENT_TYPES},
+        }
+    },
+)
 def download_document(document_id):
     """A document of an application, for its cooperative, its reviewers and operators."""
     document = services.get_document(current_user, document_id)

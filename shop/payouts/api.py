@@ -9,7 +9,7 @@ from shop.access import allow, roles
 from shop.accounts.roles import Role
 from shop.payouts import services
 from shop.payouts.schemas import BatchCreateSchema, BatchSchema, OutcomesSchema
-from shop.web.downloads import csv_download
+from shop.web.downloads import CSV_RESPONSE_DOC, csv_download
 
 blp = Blueprint("payouts_api", __name__, url_prefix="/api/v1/payouts", description="Payout batches (代发)")
 BEARER = [{"bearerAuth": []}]
@@ -44,7 +44,7 @@ def get_batch(batch_id):
 
 @blp.route("/batches/<int:batch_id>.csv", methods=["GET"])
 @allow(OPERATORS)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, responses={"200": CSV_RESPONSE_DOC})
 def batch_csv(batch_id):
     """The bank's batch transfer file (代发), UTF-8 with BOM so that spreadsheet programs read the Chinese."""
     batch = services.get_batch(current_user, batch_id)
