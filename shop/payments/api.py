@@ -9,6 +9,7 @@ from shop.access import PUBLIC, allow
 from shop.errors import DomainError
 from shop.payments import gateway, services
 from shop.payments.schemas import ProviderEventSchema, field_messages
+from shop.web.inputs import reads_its_own_body
 
 blp = Blueprint("payments_api", __name__, url_prefix="/api/v1/payments", description="Payment provider webhooks")
 # Start-up check, when create_app registers this blueprint (its config is final by then): the app does not start
@@ -33,6 +34,7 @@ class WebhookNotConfigured(DomainError):
 
 @blp.route("/stripe/webhook", methods=["POST"])
 @allow(PUBLIC)
+@reads_its_own_body  # signed bytes, loaded by ProviderEventSchema: a malformed event is a 400 naming the field
 @blp.response(200)
 @blp.doc(
     description="Called by Stripe. The `Stripe-Signature` header is verified; a bad or missing one is a "
@@ -45,6 +47,11 @@ def stripe_webhook():
     """Receive a Stripe event (signature verified with STRIPE_WEBHOOK_SECRET)."""
     try:
         event = gateway.verify_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
+    except gateway.MalformedWebhook as error:
+        raise MalformedEvent(
+            _("The event is signed but malformed; nothing was recorded."),
+            fields={"json": [_("Not a JSON object of an event, with its id and type.")]},
+        ) from error
     except gateway.InvalidWebhook as error:
         raise BadWebhook(_("The webhook signature is missing or wrong.")) from error
     except gateway.PaymentProviderError as error:  # no STRIPE_WEBHOOK_SECRET configured

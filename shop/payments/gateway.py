@@ -84,7 +84,11 @@ class PaymentDeclined(PaymentProviderError):
 
 
 class InvalidWebhook(Exception):
-    """A webhook request that is not provably from Stripe: missing or wrong signature, stale timestamp, not JSON."""
+    """A webhook request that is not provably from Stripe: missing or wrong signature, stale timestamp."""
+
+
+class MalformedWebhook(InvalidWebhook):
+    """A correctly signed body that is no event: not JSON, not an object, nested too deeply, no id or type."""
 
 
 @dataclass(frozen=True)
@@ -426,13 +430,15 @@ def verify_webhook(payload: bytes, signature_header: str | None) -> dict[str, An
         raise TypeError("payload must be the raw request body (bytes)")
     try:
         stripe.Webhook.construct_event(payload, signature_header, secret)
-        event = json.loads(payload)
     except stripe.SignatureVerificationError as error:
         raise InvalidWebhook(f"invalid Stripe signature: {error.user_message or error}") from error
-    except ValueError as error:  # not JSON, not UTF-8
-        raise InvalidWebhook(f"webhook body is not a JSON event: {error}") from error
+    # The signature checked out (construct_event verifies before it parses), but Stripe's event builder assumes a
+    # JSON object: a signed list, string or number makes it fail with AttributeError, a deep one with RecursionError.
+    except (ValueError, RecursionError, AttributeError, TypeError) as error:  # ValueError: not JSON, not UTF-8
+        raise MalformedWebhook(f"webhook body is not a JSON event: {type(error).__name__}") from error
+    event = json.loads(payload)
     if not isinstance(event, dict) or not isinstance(event.get("type"), str) or not event.get("id"):
-        raise InvalidWebhook("webhook body is not a Stripe event (no id or type)")
+        raise MalformedWebhook("webhook body is not a Stripe event (no id or type)")
     return event
 
 
