@@ -33,7 +33,7 @@ class EvidenceSchema(ma.Schema):
 
 
 class ApplicationCreateSchema(EvidenceSchema):
-    product_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    product_id = RowId(required=True)
     origin_county_code = ma.fields.String(required=True, validate=COUNTY)
 
 
@@ -116,7 +116,7 @@ class ApplicationSchema(ApplicationSummarySchema):
 class ApplicationQuerySchema(ma.Schema):
     state = ma.fields.String(validate=validate.Length(max=20))
     county = ma.fields.String(validate=COUNTY)
-    cooperative_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    cooperative_id = RowId(strict=False)  # a query string carries text
 
 
 class TransitionSchema(ma.Schema):

@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shop.accounts.roles import Role
+from shop.web.inputs import RowId
 
 
 class TokenRequestSchema(ma.Schema):
@@ -47,12 +48,8 @@ class UserQuerySchema(ma.Schema):
 
 class RoleGrantSchema(ma.Schema):
     role = ma.fields.Enum(Role, by_value=True, required=True)
-    cooperative_id = ma.fields.Integer(
-        allow_none=True, load_default=None, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
-    )
-    organization_id = ma.fields.Integer(
-        allow_none=True, load_default=None, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
-    )
+    cooperative_id = RowId(allow_none=True, load_default=None)
+    organization_id = RowId(allow_none=True, load_default=None)
     region_code = ma.fields.String(allow_none=True, load_default=None, validate=validate.Length(max=6))
     reason = ma.fields.String(load_default="", validate=validate.Length(max=200))
 

@@ -4,6 +4,7 @@ from marshmallow import validate
 
 from shop.catalog.models import UNITS, Category
 from shop.catalog.services import MAX_MIN_ORDER_QUANTITY, MAX_PRICE_FEN, MAX_STOCK, SORTS
+from shop.web.inputs import RowId
 
 REGION_CODE = validate.Regexp(r"^\d{6}$", error="A region code has six digits.")
 
@@ -115,7 +116,7 @@ class ProductUpdateSchema(ma.Schema):
 
 
 class ProductCreateSchema(ProductUpdateSchema):
-    cooperative_id = _int(1, 2**31 - 1, metadata={"description": "Needed when the user manages several"})
+    cooperative_id = RowId(metadata={"description": "Needed when the user manages several"})
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
     category = ma.fields.Enum(Category, by_value=True, required=True)
     origin_county_code = ma.fields.String(required=True, validate=REGION_CODE)
@@ -129,7 +130,7 @@ class CatalogQuerySchema(ma.Schema):
         validate=validate.Regexp(r"^\d{2}(0000)?$", error="A province is its two digits or its six-digit code.")
     )
     category = ma.fields.Enum(Category, by_value=True)
-    cooperative_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    cooperative_id = RowId(strict=False)  # a query string carries text
     price_min_fen = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE_FEN))
     price_max_fen = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE_FEN))
     q = ma.fields.String(validate=validate.Length(max=100))
