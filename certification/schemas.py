@@ -29,7 +29,7 @@ class EvidenceSchema(ma.Schema):
     market_price_source = ma.fields.String(validate=validate.Length(max=200))
     linkage_type = ma.fields.Enum(LinkageType, by_value=True)
     linkage_description = ma.fields.String(validate=validate.Length(max=5000))
-    linked_households = _amount()
+    linked_households = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=2**31 - 1))  # Integer column
 
 
 class ApplicationCreateSchema(EvidenceSchema):

@@ -278,3 +278,10 @@ def test_a_line_that_is_no_object_next_to_a_repeated_product_is_refused_by_name(
     )
     assert answer.status_code == 422
     assert set(answer.json["error"]["fields"]["lines"]) == {"1", "_schema"}
+
+
+def test_a_household_count_beyond_its_column_is_refused_by_name(client, make):
+    """The fuzzer's last find: linked_households of 10**12 passed the schema and overflowed the column (500)."""
+    staff = {"Authorization": f"Bearer {make.token(make.staff(make.cooperative()))}"}
+    answer = client.patch("/api/v1/certification/applications/1", json={"linked_households": 10**12}, headers=staff)
+    assert answer.status_code == 422 and "linked_households" in answer.json["error"]["fields"]
