@@ -17,7 +17,8 @@ INT64_MAX = 2**63 - 1
 PROVIDER_ID = r"^[A-Za-z0-9_]{1,64}$"
 INTENT_ID = r"^pi_[A-Za-z0-9_]{1,61}$"
 EVENT_TYPE = r"^[a-z0-9_.]{1,64}$"
-# Order.reference is "FO" and the order id; 18 digits always fit the 64-bit id column.
+# Order.reference is "FO" and the order id. The pattern only bounds the text; whether the number can be an order id
+# at all is services._order_named_by's question (row_id_or_none).
 ORDER_REFERENCE = r"^FO[0-9]{1,18}$"
 
 

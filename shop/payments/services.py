@@ -26,6 +26,7 @@ from shop.orders.models import Order, OrderStatus
 from shop.payments import gateway
 from shop.payments.models import PaymentFlag, ProviderEvent
 from shop.types import insert_ignoring_duplicates, utcnow
+from shop.web.inputs import row_id_or_none
 
 log = logging.getLogger(__name__)
 INTENT_WAIT_SECONDS = 10.0
@@ -146,9 +147,9 @@ def _order_paid_by(intent_id: str) -> Order | None:
 
 def _order_named_by(reference: str | None) -> Order | None:
     """The order an intent's metadata names (FO…), for an operator's flag only: a name proves nothing."""
-    if not reference or not reference.startswith("FO") or not reference[2:].isdigit() or len(reference) > 20:
-        return None
-    return db.session.get(Order, int(reference[2:]))
+    digits = reference[2:] if reference and reference.startswith("FO") else ""
+    order_id = row_id_or_none(digits) if digits.isdigit() else None
+    return db.session.get(Order, order_id) if order_id is not None else None
 
 
 def _record_intent(intent: gateway.IntentInfo) -> str:

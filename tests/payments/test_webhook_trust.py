@@ -47,6 +47,18 @@ def test_a_signed_event_for_a_made_up_intent_naming_the_order_changes_nothing(ap
     assert nothing_booked() and ledger_balances() == {}  # the provider never received this money
 
 
+def test_an_order_reference_past_the_id_column_names_no_order(app, client, placed, stripe_config):
+    """FO and 18 digits is well-formed, but no Integer id is that large: the flag names no order (was a 500 on
+    PostgreSQL, whose id column refused the number)."""
+    order = {**placed["order"], "payment_intent_id": MADE_UP_INTENT, "reference": "FO" + "9" * 18}
+    answer = post_event(
+        client, succeeded_event(order, event_id="evt_far_reference"), stripe_config["STRIPE_WEBHOOK_SECRET"]
+    )
+    assert answer.status_code == 200 and answer.json["outcome"] == "flagged: unknown intent"
+    assert [(f.kind, f.order_id) for f in db.session.query(PaymentFlag)] == [("unknown_intent", None)]
+    assert nothing_booked()
+
+
 def test_a_signed_success_event_for_the_orders_own_unpaid_intent_pays_nothing(app, client, placed, stripe_config):
     """The stored intent is real but unpaid at the emulator: the event's "succeeded" is not believed."""
     answer = post_event(client, succeeded_event(placed["order"]), stripe_config["STRIPE_WEBHOOK_SECRET"])
