@@ -1,22 +1,14 @@
-"""Order and shipment state machines as data (the one function that applies them is in services)."""
+"""Order and shipment state machines as data; `shop.workflow.apply_move` applies them.
+
+Capacities: "buyer", "cooperative", "operator", "provider" (payment webhooks), "job".
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from shop.orders.models import OrderStatus as O
 from shop.orders.models import ShipmentStatus as S
-
-
-@dataclass(frozen=True)
-class Move:
-    to: str
-    actors: frozenset[str]  # "buyer", "cooperative", "operator", "provider" (payment webhooks), "job"
-
-
-def _move(to, *actors) -> Move:
-    return Move(to, frozenset(actors))
-
+from shop.workflow import Move
+from shop.workflow import move as _move
 
 ORDER_TRANSITIONS: dict[tuple[str, str], Move] = {
     (O.PENDING_PAYMENT, "pay"): _move(O.PAID, "provider", "job"),

@@ -26,11 +26,12 @@ from shop.catalog.services import listable_products
 from shop.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.notifications import services as notifications
-from shop.orders.labels import ORDER_STATUS_LABELS
+from shop.orders.labels import EVENT_LABELS, ORDER_STATUS_LABELS, SHIPMENT_STATUS_LABELS
 from shop.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from shop.orders.rules import ORDER_TRANSITIONS, SHIPMENT_TRANSITIONS
 from shop.regions.services import require_region
 from shop.types import insert_loaded, utcnow
+from shop.workflow import Applied, Workflow, apply_move
 
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 CHECKOUT_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -262,33 +263,31 @@ def _record(
     return event
 
 
-def _apply_move(model, obj, table: dict, action: str, role: str, **values) -> tuple[str, str]:
-    """Check a move in a transition table and write it by a conditional UPDATE; return (from, to)."""
-    origin = obj.status
-    move = table.get((origin, action))
-    if move is None:
-        raise InvalidTransition(
-            _("It is %(state)s: %(action)s is not possible.", state=origin, action=action),
-            fields={"status": [origin]},
-        )
-    if role not in move.actors:
-        raise NotAllowed(_("You may not %(action)s this.", action=action))
-    changed = db.session.execute(
-        update(model)
-        .where(model.id == obj.id, model.status == origin)
-        .values(status=move.to, **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        raise InvalidTransition(_("It changed meanwhile; reload it."))
-    db.session.expire(obj)
-    return origin, move.to
+def _record_move(applied: Applied) -> OrderEvent:
+    """The event of an order's or a shipment's move (a shipment's names its order and itself)."""
+    shipment = applied.row if isinstance(applied.row, Shipment) else None
+    order = shipment.order if shipment is not None else applied.row
+    return _record(
+        order, shipment, applied.action, applied.origin, applied.to, applied.actor, applied.capacity, applied.reason
+    )
+
+
+ORDER_WORKFLOW = Workflow(
+    "order", Order, ORDER_TRANSITIONS, record=_record_move, state_labels=ORDER_STATUS_LABELS, action_labels=EVENT_LABELS
+)
+SHIPMENT_WORKFLOW = Workflow(
+    "shipment",
+    Shipment,
+    SHIPMENT_TRANSITIONS,
+    record=_record_move,
+    state_labels=SHIPMENT_STATUS_LABELS,
+    action_labels=EVENT_LABELS,
+)
 
 
 def transition_order(order: Order, action: str, actor: User | None, role: str, note: str = "", **values) -> Order:
-    """The one function that changes an order's status: the table, the actor, a conditional UPDATE, an event."""
-    origin, to = _apply_move(Order, order, ORDER_TRANSITIONS, action, role, **values)
-    _record(order, None, action, origin, to, actor, role, note)
+    """Move an order along its table (shop.workflow: the actor's capacity, a conditional UPDATE, an event)."""
+    apply_move(ORDER_WORKFLOW, order, action, actor=actor, capacities={role}, reason=note, **values)
     db.session.flush()
     return order
 
@@ -296,9 +295,8 @@ def transition_order(order: Order, action: str, actor: User | None, role: str, n
 def transition_shipment(
     shipment: Shipment, action: str, actor: User | None, role: str, note: str = "", **values
 ) -> Shipment:
-    """The one function that changes a shipment's status (its own table, the same rules)."""
-    origin, to = _apply_move(Shipment, shipment, SHIPMENT_TRANSITIONS, action, role, **values)
-    _record(shipment.order, shipment, action, origin, to, actor, role, note)
+    """Move a shipment along its own table, by the same mechanism."""
+    apply_move(SHIPMENT_WORKFLOW, shipment, action, actor=actor, capacities={role}, reason=note, **values)
     db.session.flush()
     return shipment
 
