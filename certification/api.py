@@ -24,8 +24,7 @@ from certification.schemas import (
     VerificationSchema,
 )
 from shop import uploads
-from shop.access import PUBLIC, SIGNED_IN, allow, roles
-from shop.accounts.roles import Role
+from shop.access import COOPERATIVE_STAFF, OPERATORS, PUBLIC, REVIEWERS, SIGNED_IN, allow
 from shop.errors import ValidationFailed
 from shop.extensions import limiter
 
@@ -39,7 +38,6 @@ certificates_blp = Blueprint(
     "certificates_api", __name__, url_prefix="/api/v1/certificates", description="Public verification of certificates"
 )
 BEARER = [{"bearerAuth": []}]
-REVIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.OPERATOR)
 
 
 def application_detail(application) -> dict:
@@ -51,7 +49,7 @@ def application_detail(application) -> dict:
 
 
 @blp.route("/applications", methods=["POST"])
-@allow(roles(Role.COOPERATIVE_STAFF))
+@allow(COOPERATIVE_STAFF)
 @blp.arguments(ApplicationCreateSchema)
 @blp.response(201, ApplicationSchema)
 @blp.doc(security=BEARER)
@@ -83,7 +81,7 @@ def get_application(application_id):
 
 
 @blp.route("/applications/<int:application_id>", methods=["PATCH"])
-@allow(roles(Role.COOPERATIVE_STAFF))
+@allow(COOPERATIVE_STAFF)
 @blp.arguments(EvidenceSchema)
 @blp.response(200, ApplicationSchema)
 @blp.doc(security=BEARER)
@@ -95,7 +93,7 @@ def update_application(payload, application_id):
 
 
 @blp.route("/applications/<int:application_id>/documents", methods=["POST"])
-@allow(roles(Role.COOPERATIVE_STAFF))
+@allow(COOPERATIVE_STAFF)
 @blp.response(201, DocumentSchema)
 @blp.doc(
     security=BEARER,
@@ -171,7 +169,7 @@ def raise_objection(payload, application_id):
 
 
 @blp.route("/queue", methods=["GET"])
-@allow(roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER))
+@allow(REVIEWERS)
 @blp.response(200, QueueItemSchema(many=True))
 @blp.doc(security=BEARER)
 def review_queue():
@@ -180,7 +178,7 @@ def review_queue():
 
 
 @blp.route("/tick", methods=["POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 @blp.response(200, TickResultSchema)
 @blp.doc(security=BEARER)
 def run_tick():
@@ -199,7 +197,7 @@ def calendar(query):
 
 
 @blp.route("/calendar", methods=["PUT"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 @blp.arguments(CalendarDaySchema)
 @blp.response(200, CalendarDaySchema)
 @blp.doc(security=BEARER)

@@ -21,9 +21,8 @@ from certification.labels import DOCUMENT_LABELS, LINKAGE_LABELS
 from certification.models import EDITABLE_STATES, Application, State
 from certification.rules import Action
 from shop import uploads
-from shop.access import PUBLIC, SIGNED_IN, allow, roles
+from shop.access import COOPERATIVE_STAFF, HOUSEHOLD_VIEWERS, OPERATORS, PUBLIC, REVIEWERS, SIGNED_IN, allow
 from shop.accounts.forms import EmptyForm
-from shop.accounts.roles import Role
 from shop.errors import DomainError
 from shop.extensions import limiter
 from shop.money import fen_to_yuan
@@ -32,7 +31,6 @@ from shop.web.forms import redirect_after_refusal, render_form, show_domain_erro
 from shop.web.inputs import row_id
 
 bp = Blueprint("certification", __name__)
-STAFF = roles(Role.COOPERATIVE_STAFF)
 
 
 @bp.route("/verify", methods=["GET"])
@@ -100,7 +98,7 @@ def notices():
 
 
 @bp.route("/certification/")
-@allow(roles(Role.COOPERATIVE_STAFF, Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.OPERATOR))
+@allow(HOUSEHOLD_VIEWERS)
 def applications():
     state = request.args.get("state") or None
     return render_template(
@@ -112,7 +110,7 @@ def applications():
 
 
 @bp.route("/certification/new", methods=["GET", "POST"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF)
 def new_application():
     product_id = request.args.get("product_id", type=row_id)
     form = ApplicationForm()
@@ -182,7 +180,7 @@ def application(application_id: int):
 
 
 @bp.route("/certification/<int:application_id>/documents", methods=["POST"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF)
 def upload_document(application_id: int):
     form = DocumentForm()
     target = url_for("certification.application", application_id=application_id)
@@ -243,13 +241,13 @@ def object_to(application_id: int):
 
 
 @bp.route("/certification/queue")
-@allow(roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER))
+@allow(REVIEWERS)
 def queue():
     return render_template("certification/queue.html", items=services.review_queue(current_user))
 
 
 @bp.route("/certification/certificates")
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF)
 def certificates():
     cooperative_ids = sorted(current_user.cooperative_ids())
     items = [c for cooperative_id in cooperative_ids for c in services.certificates_of(cooperative_id)]
@@ -257,7 +255,7 @@ def certificates():
 
 
 @bp.route("/certification/calendar", methods=["GET", "POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 def calendar():
     year = request.args.get("year", type=int) or business_date().year
     form = CalendarDayForm()
@@ -275,7 +273,7 @@ def calendar():
 
 
 @bp.route("/certification/tick", methods=["POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 def tick():
     if EmptyForm().validate_on_submit():
         result = services.tick()

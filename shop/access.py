@@ -48,6 +48,19 @@ def roles(*allowed: Role) -> AccessRule:
     return AccessRule("roles", frozenset(allowed))
 
 
+# The role groups of the shop's routes, named by who is in them; defined here once, imported by every view and API.
+BUYERS = roles(Role.CONSUMER)
+BUYERS_AND_OPERATORS = roles(Role.CONSUMER, Role.OPERATOR)
+OPERATORS = roles(Role.OPERATOR)
+COOPERATIVE_STAFF = roles(Role.COOPERATIVE_STAFF)
+COOPERATIVE_STAFF_AND_OPERATORS = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
+COUNTY_REVIEWERS_AND_OPERATORS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
+REVIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER)
+REVIEWERS_AND_OPERATORS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.OPERATOR)
+LINK_PARTIES = roles(Role.COOPERATIVE_STAFF, Role.COUNTY_REVIEWER, Role.OPERATOR)
+HOUSEHOLD_VIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.COOPERATIVE_STAFF, Role.OPERATOR)
+
+
 def allow(rule: AccessRule) -> Callable:
     """Declare who may call this view (function, or method of a MethodView)."""
 

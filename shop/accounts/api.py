@@ -3,9 +3,8 @@
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from shop.access import PUBLIC, SIGNED_IN, allow, roles
+from shop.access import OPERATORS, PUBLIC, SIGNED_IN, allow
 from shop.accounts import services
-from shop.accounts.roles import Role
 from shop.accounts.schemas import (
     NewTokenSchema,
     RoleGrantSchema,
@@ -63,7 +62,7 @@ def me():
 
 
 @blp.route("/users", methods=["GET"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 @blp.arguments(UserQuerySchema, location="query")
 @blp.response(200, UserSchema(many=True))
 @blp.doc(security=BEARER)
@@ -73,7 +72,7 @@ def list_users(query):
 
 
 @blp.route("/users/<int:user_id>/roles", methods=["POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 @blp.arguments(RoleGrantSchema)
 @blp.response(201, UserRoleSchema)
 @blp.doc(security=BEARER)
@@ -85,7 +84,7 @@ def grant_role(payload, user_id):
 
 
 @blp.route("/users/<int:user_id>/roles/<int:role_id>", methods=["DELETE"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 @blp.arguments(RoleRevokeSchema, location="query")
 @blp.response(204)
 @blp.doc(security=BEARER)

@@ -2,7 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from shop.access import PUBLIC, SIGNED_IN, allow, roles
+from shop.access import OPERATORS, PUBLIC, SIGNED_IN, allow
 from shop.accounts import services
 from shop.accounts.forms import ROLE_LABELS, EmptyForm, LoginForm, RegisterForm, RoleGrantForm, TokenForm
 from shop.accounts.roles import Role
@@ -89,7 +89,7 @@ def revoke_token(token_id: int):
 
 
 @bp.route("/ops/users")
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 def ops_users():
     search = request.args.get("q", "")[:100]
     return render_template(
@@ -98,7 +98,7 @@ def ops_users():
 
 
 @bp.route("/ops/users/<int:user_id>", methods=["GET", "POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 def ops_user(user_id: int):
     user = services.get_user(user_id)
     form = RoleGrantForm()
@@ -129,7 +129,7 @@ def ops_user(user_id: int):
 
 
 @bp.route("/ops/users/<int:user_id>/roles/<int:role_id>/revoke", methods=["POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 def ops_revoke_role(user_id: int, role_id: int):
     if EmptyForm().validate_on_submit():
         try:

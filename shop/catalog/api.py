@@ -4,8 +4,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certification.services import current_certificate
-from shop.access import PUBLIC, allow, roles
-from shop.accounts.roles import Role
+from shop.access import COOPERATIVE_STAFF_AND_OPERATORS, PUBLIC, allow
 from shop.catalog import cache, services
 from shop.catalog.schemas import (
     CatalogQuerySchema,
@@ -20,7 +19,6 @@ from shop.extensions import limiter
 
 blp = Blueprint("catalog_api", __name__, url_prefix="/api/v1/products", description="The catalogue")
 BEARER = [{"bearerAuth": []}]
-MANAGERS = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
 
 
 def _detail(product) -> dict:
@@ -85,7 +83,7 @@ def get_product(product_id):
 
 
 @blp.route("", methods=["POST"])
-@allow(MANAGERS)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.arguments(ProductCreateSchema)
 @blp.response(201, ProductDetailSchema)
 @blp.doc(security=BEARER)
@@ -101,7 +99,7 @@ def create_product(payload):
 
 
 @blp.route("/<int:product_id>", methods=["PATCH"])
-@allow(MANAGERS)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.arguments(ProductUpdateSchema)
 @blp.response(200, ProductDetailSchema)
 @blp.alt_response(409, response="DEFAULT_ERROR")  # a vouched field changed (see the description)
@@ -117,7 +115,7 @@ def update_product(payload, product_id):
 
 
 @blp.route("/<int:product_id>/photos", methods=["POST"])
-@allow(MANAGERS)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.response(201, PhotoSchema)
 @blp.doc(
     security=BEARER,
@@ -142,7 +140,7 @@ def upload_photo(product_id):
 
 
 @blp.route("/<int:product_id>/photos/<int:photo_id>", methods=["DELETE"])
-@allow(MANAGERS)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.response(204)
 @blp.doc(security=BEARER)
 def delete_photo(product_id, photo_id):

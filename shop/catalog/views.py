@@ -5,9 +5,8 @@ from marshmallow import ValidationError
 
 from certification.services import current_certificate
 from shop import uploads
-from shop.access import PUBLIC, allow, roles
+from shop.access import COOPERATIVE_STAFF_AND_OPERATORS, PUBLIC, allow
 from shop.accounts.forms import EmptyForm
-from shop.accounts.roles import Role
 from shop.catalog import services
 from shop.catalog.forms import CATEGORY_LABELS, NewProductForm, PhotoForm, ProductForm
 from shop.catalog.schemas import CatalogQuerySchema
@@ -19,7 +18,6 @@ from shop.web.downloads import csv_download
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("catalog", __name__)
-STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
 FILTER_KEYS = ("q", "province", "county", "category", "cooperative_id", "sort", "per_page")
 
 
@@ -100,7 +98,7 @@ def photo(stored_name: str):
 
 
 @bp.route("/coop/<int:cooperative_id>/products/new", methods=["GET", "POST"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def new_product(cooperative_id: int):
     cooperative = require_manager(current_user, cooperative_id)
     form = NewProductForm()
@@ -119,7 +117,7 @@ def new_product(cooperative_id: int):
 
 
 @bp.route("/coop/products/<int:product_id>/edit", methods=["GET", "POST"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def edit_product(product_id: int):
     item = services.get_product(product_id)
     cooperative = require_manager(current_user, item.cooperative_id)
@@ -148,7 +146,7 @@ def edit_product(product_id: int):
 
 
 @bp.route("/coop/products/<int:product_id>/photos", methods=["POST"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def upload_photo(product_id: int):
     form = PhotoForm()
     target = url_for("catalog.edit_product", product_id=product_id)
@@ -163,7 +161,7 @@ def upload_photo(product_id: int):
 
 
 @bp.route("/coop/products/<int:product_id>/photos/<int:photo_id>/delete", methods=["POST"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def delete_photo(product_id: int, photo_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)

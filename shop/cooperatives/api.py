@@ -1,8 +1,7 @@
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from shop.access import PUBLIC, allow, roles
-from shop.accounts.roles import Role
+from shop.access import COOPERATIVE_STAFF_AND_OPERATORS, OPERATORS, PUBLIC, allow
 from shop.cooperatives import services
 from shop.cooperatives.models import CooperativeKind, CooperativeStatus
 from shop.cooperatives.schemas import (
@@ -36,7 +35,7 @@ def get_cooperative(cooperative_id):
 
 
 @blp.route("/<int:cooperative_id>/profile", methods=["GET"])
-@allow(roles(Role.COOPERATIVE_STAFF, Role.OPERATOR))
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.response(200, CooperativeSchema)
 @blp.doc(security=BEARER)
 def get_profile(cooperative_id):
@@ -45,7 +44,7 @@ def get_profile(cooperative_id):
 
 
 @blp.route("", methods=["POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 @blp.arguments(CooperativeCreateSchema)
 @blp.response(201, CooperativeSchema)
 @blp.doc(security=BEARER)
@@ -57,7 +56,7 @@ def create_cooperative(payload):
 
 
 @blp.route("/<int:cooperative_id>", methods=["PATCH"])
-@allow(roles(Role.COOPERATIVE_STAFF, Role.OPERATOR))
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.arguments(CooperativeUpdateSchema)
 @blp.response(200, CooperativeSchema)
 @blp.doc(security=BEARER)
@@ -69,7 +68,7 @@ def update_cooperative(payload, cooperative_id):
 
 
 @blp.route("/<int:cooperative_id>/suspend", methods=["POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 @blp.arguments(StatusChangeSchema)
 @blp.response(200, CooperativeSchema)
 @blp.doc(security=BEARER)
@@ -79,7 +78,7 @@ def suspend(payload, cooperative_id):
 
 
 @blp.route("/<int:cooperative_id>/reinstate", methods=["POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 @blp.arguments(StatusChangeSchema)
 @blp.response(200, CooperativeSchema)
 @blp.doc(security=BEARER)

@@ -3,9 +3,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from certification.services import latest_applications
-from shop.access import allow, roles
+from shop.access import COOPERATIVE_STAFF, COOPERATIVE_STAFF_AND_OPERATORS, OPERATORS, allow
 from shop.accounts.forms import EmptyForm
-from shop.accounts.roles import Role
 from shop.catalog.services import not_on_sale_reasons, products_of
 from shop.cooperatives import services
 from shop.cooperatives.forms import KIND_LABELS, CooperativeForm, CooperativeProfileForm, SuspendForm
@@ -15,11 +14,10 @@ from shop.timeutil import business_date
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("cooperatives", __name__)
-STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
 
 
 @bp.route("/coop/")
-@allow(roles(Role.COOPERATIVE_STAFF))
+@allow(COOPERATIVE_STAFF)
 def dashboard():
     """The cooperative's home: with one cooperative go straight to it."""
     managed = sorted(current_user.cooperative_ids())
@@ -30,7 +28,7 @@ def dashboard():
 
 
 @bp.route("/coop/<int:cooperative_id>")
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def cooperative_home(cooperative_id: int):
     cooperative = services.require_manager(current_user, cooperative_id)
     products = products_of(cooperative_id)
@@ -46,7 +44,7 @@ def cooperative_home(cooperative_id: int):
 
 
 @bp.route("/coop/<int:cooperative_id>/profile", methods=["GET", "POST"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def edit_profile(cooperative_id: int):
     cooperative = services.require_manager(current_user, cooperative_id)
     form = CooperativeProfileForm(obj=cooperative)
@@ -63,7 +61,7 @@ def edit_profile(cooperative_id: int):
 
 
 @bp.route("/ops/cooperatives")
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 def ops_list():
     return render_template(
         "cooperatives/ops_list.html", cooperatives=services.list_cooperatives(), kind_labels=KIND_LABELS
@@ -71,7 +69,7 @@ def ops_list():
 
 
 @bp.route("/ops/cooperatives/new", methods=["GET", "POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 def ops_new():
     form = CooperativeForm()
     if form.validate_on_submit():
@@ -86,7 +84,7 @@ def ops_new():
 
 
 @bp.route("/ops/cooperatives/<int:cooperative_id>", methods=["GET", "POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 def ops_edit(cooperative_id: int):
     cooperative = services.get_cooperative(cooperative_id)
     form = CooperativeForm(obj=cooperative)
@@ -109,7 +107,7 @@ def ops_edit(cooperative_id: int):
 
 
 @bp.route("/ops/cooperatives/<int:cooperative_id>/status/<status>", methods=["POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 def ops_set_status(cooperative_id: int, status: str):
     if status not in (CooperativeStatus.ACTIVE, CooperativeStatus.SUSPENDED):
         raise NotFound(_("No such status."))

@@ -7,8 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from shop.access import allow, roles
-from shop.accounts.roles import Role
+from shop.access import (
+    COOPERATIVE_STAFF_AND_OPERATORS,
+    COUNTY_REVIEWERS_AND_OPERATORS,
+    HOUSEHOLD_VIEWERS,
+    LINK_PARTIES,
+    allow,
+)
 from shop.errors import ValidationFailed
 from shop.households import services
 from shop.households.rules import LinkAction
@@ -33,15 +38,10 @@ blp = Blueprint(
     "households_api", __name__, url_prefix="/api/v1", description="Beneficiary households and benefit links (利益联结)"
 )
 BEARER = [{"bearerAuth": []}]
-VIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.COOPERATIVE_STAFF, Role.OPERATOR)
-IMPORTERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
-STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
-DECIDERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
-LINK_PARTIES = roles(Role.COOPERATIVE_STAFF, Role.COUNTY_REVIEWER, Role.OPERATOR)
 
 
 @blp.route("/households", methods=["GET"])
-@allow(VIEWERS)
+@allow(HOUSEHOLD_VIEWERS)
 @blp.arguments(HouseholdQuerySchema, location="query")
 @blp.response(200, HouseholdPageSchema)
 @blp.doc(security=BEARER)
@@ -53,7 +53,7 @@ def list_households(query):
 
 
 @blp.route("/households/<int:household_id>", methods=["GET"])
-@allow(VIEWERS)
+@allow(HOUSEHOLD_VIEWERS)
 @blp.response(200, HouseholdSchema)
 @blp.doc(security=BEARER)
 def get_household(household_id):
@@ -62,7 +62,7 @@ def get_household(household_id):
 
 
 @blp.route("/households/import", methods=["POST"])
-@allow(IMPORTERS)
+@allow(COUNTY_REVIEWERS_AND_OPERATORS)
 @blp.response(200, ImportReportSchema)
 @blp.doc(
     security=BEARER,
@@ -90,7 +90,7 @@ def import_households():
 
 
 @blp.route("/cooperatives/<int:cooperative_id>/links", methods=["GET"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.response(200, LinkSchema(many=True))
 @blp.doc(security=BEARER)
 def cooperative_links(cooperative_id):
@@ -101,7 +101,7 @@ def cooperative_links(cooperative_id):
 
 
 @blp.route("/cooperatives/<int:cooperative_id>/links", methods=["POST"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.arguments(LinkCreateSchema)
 @blp.response(201, LinkSchema)
 @blp.doc(security=BEARER)
@@ -128,7 +128,7 @@ def _act(link_id: int, action: LinkAction, note: str):
 
 
 @blp.route("/links/<int:link_id>/confirm", methods=["POST"])
-@allow(DECIDERS)
+@allow(COUNTY_REVIEWERS_AND_OPERATORS)
 @blp.arguments(LinkDecisionSchema)
 @blp.response(200, LinkSchema)
 @blp.doc(security=BEARER)
@@ -138,7 +138,7 @@ def confirm_link(payload, link_id):
 
 
 @blp.route("/links/<int:link_id>/reject", methods=["POST"])
-@allow(DECIDERS)
+@allow(COUNTY_REVIEWERS_AND_OPERATORS)
 @blp.arguments(LinkDecisionSchema)
 @blp.response(200, LinkSchema)
 @blp.doc(security=BEARER)
@@ -158,7 +158,7 @@ def end_link(payload, link_id):
 
 
 @blp.route("/cooperatives/<int:cooperative_id>/household-share", methods=["PUT"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.arguments(CooperativeShareSchema)
 @blp.response(200, CooperativeShareAnswerSchema)
 @blp.doc(security=BEARER)
@@ -173,7 +173,7 @@ def set_cooperative_share(payload, cooperative_id):
 
 
 @blp.route("/products/<int:product_id>/household-share", methods=["PUT"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.arguments(ProductShareSchema)
 @blp.response(200, ProductShareAnswerSchema)
 @blp.doc(security=BEARER)
@@ -189,7 +189,7 @@ def set_product_share(payload, product_id):
 
 
 @blp.route("/products/<int:product_id>/sourcing", methods=["GET"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.response(200, SourcingAnswerSchema)
 @blp.doc(security=BEARER)
 def get_sourcing(product_id):
@@ -198,7 +198,7 @@ def get_sourcing(product_id):
 
 
 @blp.route("/products/<int:product_id>/sourcing", methods=["PUT"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.arguments(SourcingSchema)
 @blp.response(200, SourcingAnswerSchema)
 @blp.doc(security=BEARER)

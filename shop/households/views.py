@@ -6,8 +6,15 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from shop.access import allow, roles
-from shop.accounts.roles import Role
+from shop.access import (
+    COOPERATIVE_STAFF,
+    COOPERATIVE_STAFF_AND_OPERATORS,
+    COUNTY_REVIEWERS_AND_OPERATORS,
+    HOUSEHOLD_VIEWERS,
+    LINK_PARTIES,
+    REVIEWERS_AND_OPERATORS,
+    allow,
+)
 from shop.catalog.services import get_product, products_of
 from shop.cooperatives.services import get_cooperative, require_manager
 from shop.errors import DomainError
@@ -33,12 +40,6 @@ from shop.households.privacy import HouseholdView
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("households", __name__)
-REGISTRY_READERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.OPERATOR)
-VIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.COOPERATIVE_STAFF, Role.OPERATOR)
-IMPORTERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
-DECIDERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
-STAFF = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
-LINK_PARTIES = roles(Role.COOPERATIVE_STAFF, Role.COUNTY_REVIEWER, Role.OPERATOR)
 
 
 @bp.app_context_processor
@@ -60,7 +61,7 @@ def ledger_url(household: HouseholdView) -> str | None:
 
 
 @bp.route("/households/")
-@allow(REGISTRY_READERS)
+@allow(REVIEWERS_AND_OPERATORS)
 def index():
     filters = {
         "county_code": request.args.get("county_code", "").strip() or None,
@@ -81,7 +82,7 @@ def index():
 
 
 @bp.route("/households/import", methods=["GET", "POST"])
-@allow(IMPORTERS)
+@allow(COUNTY_REVIEWERS_AND_OPERATORS)
 def import_page():
     form = ImportForm()
     report = None
@@ -102,7 +103,7 @@ def import_page():
 
 
 @bp.route("/households/<int:household_id>")
-@allow(VIEWERS)
+@allow(HOUSEHOLD_VIEWERS)
 def detail(household_id: int):
     household = services.get_household(current_user, household_id)
     links = services.links_of_household(current_user, household_id)
@@ -116,7 +117,7 @@ def detail(household_id: int):
 
 
 @bp.route("/households/links/pending")
-@allow(DECIDERS)
+@allow(COUNTY_REVIEWERS_AND_OPERATORS)
 def pending():
     links = [services.link_view(current_user, link) for link in services.pending_links(current_user)]
     return render_template("households/pending.html", links=links, action_form=LinkActionForm(formdata=None))
@@ -144,7 +145,7 @@ def act_on_link(link_id: int):
 
 
 @bp.route("/coop/links")
-@allow(roles(Role.COOPERATIVE_STAFF))
+@allow(COOPERATIVE_STAFF)
 def my_links():
     """Staff of one cooperative go straight to its links; staff of several choose."""
     managed = sorted(current_user.cooperative_ids())
@@ -154,7 +155,7 @@ def my_links():
 
 
 @bp.route("/coop/<int:cooperative_id>/links", methods=["GET", "POST"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def cooperative_links(cooperative_id: int):
     cooperative = require_manager(current_user, cooperative_id)
     form = LinkProposalForm()
@@ -186,7 +187,7 @@ def cooperative_links(cooperative_id: int):
 
 
 @bp.route("/coop/<int:cooperative_id>/household-share", methods=["GET", "POST"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def cooperative_share(cooperative_id: int):
     cooperative = require_manager(current_user, cooperative_id)
     form = ShareForm(obj=cooperative)
@@ -208,7 +209,7 @@ def cooperative_share(cooperative_id: int):
 
 
 @bp.route("/coop/products/<int:product_id>/households", methods=["GET", "POST"])
-@allow(STAFF)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def product_households(product_id: int):
     """A product's own share and the households it buys from (its sourcing)."""
     product = get_product(product_id)

@@ -3,7 +3,14 @@
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from shop.access import SIGNED_IN, allow, roles
+from shop.access import (
+    BUYERS,
+    BUYERS_AND_OPERATORS,
+    COOPERATIVE_STAFF,
+    COOPERATIVE_STAFF_AND_OPERATORS,
+    SIGNED_IN,
+    allow,
+)
 from shop.accounts.roles import Role
 from shop.cart import services as cart
 from shop.orders import services, visibility
@@ -24,7 +31,6 @@ from shop.payments import services as payments
 
 blp = Blueprint("orders_api", __name__, url_prefix="/api/v1", description="Cart and orders")
 BEARER = [{"bearerAuth": []}]
-BUYERS = roles(Role.CONSUMER)
 
 
 def _cart_view(user) -> dict:
@@ -85,7 +91,7 @@ def get_order(order_id):
 
 
 @blp.route("/orders/<int:order_id>/shipments", methods=["POST"])
-@allow(roles(Role.COOPERATIVE_STAFF))
+@allow(COOPERATIVE_STAFF)
 @blp.arguments(ShipSchema)
 @blp.response(200, OrderSchema)
 @blp.doc(security=BEARER)
@@ -128,7 +134,7 @@ def _items(payload) -> list[tuple[int, int]]:
 
 
 @blp.route("/orders/<int:order_id>/refunds", methods=["POST"])
-@allow(roles(Role.CONSUMER, Role.OPERATOR))
+@allow(BUYERS_AND_OPERATORS)
 @blp.arguments(RefundRequestSchema)
 @blp.response(201, RefundSchema)
 @blp.doc(security=BEARER)
@@ -142,7 +148,7 @@ def request_refund(payload, order_id):
 
 
 @blp.route("/refunds/<int:refund_id>/approve", methods=["POST"])
-@allow(roles(Role.COOPERATIVE_STAFF, Role.OPERATOR))
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.arguments(RefundDecisionSchema)
 @blp.response(200, RefundSchema)
 @blp.doc(security=BEARER)
@@ -152,7 +158,7 @@ def approve_refund(payload, refund_id):
 
 
 @blp.route("/refunds/<int:refund_id>/reject", methods=["POST"])
-@allow(roles(Role.COOPERATIVE_STAFF, Role.OPERATOR))
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.arguments(RefundDecisionSchema)
 @blp.response(200, RefundSchema)
 @blp.doc(security=BEARER)

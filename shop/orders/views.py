@@ -12,7 +12,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from shop.access import SIGNED_IN, allow, roles
+from shop.access import BUYERS, COOPERATIVE_STAFF, COOPERATIVE_STAFF_AND_OPERATORS, OPERATORS, SIGNED_IN, allow
 from shop.accounts.forms import EmptyForm
 from shop.accounts.roles import Role
 from shop.cart import services as cart
@@ -45,10 +45,6 @@ from shop.web.forms import redirect_after_refusal, render_form, show_domain_erro
 from shop.web.inputs import row_id
 
 bp = Blueprint("orders", __name__)
-BUYERS = roles(Role.CONSUMER)
-STAFF_ONLY = roles(Role.COOPERATIVE_STAFF)
-OPERATOR = roles(Role.OPERATOR)
-DECIDERS = roles(Role.COOPERATIVE_STAFF, Role.OPERATOR)
 OPS_PAGE_SIZE = 50
 
 
@@ -251,7 +247,7 @@ def request_refund(order_id: int):
 
 
 @bp.route("/coop/orders")
-@allow(STAFF_ONLY)
+@allow(COOPERATIVE_STAFF)
 def to_ship():
     return _render_to_ship()
 
@@ -265,7 +261,7 @@ def _render_to_ship(failed: tuple[int, ShipForm] | None = None):
 
 
 @bp.route("/coop/orders/<int:order_id>/ship", methods=["POST"])
-@allow(STAFF_ONLY)
+@allow(COOPERATIVE_STAFF)
 def ship(order_id: int):
     form = ShipForm()
     if form.validate_on_submit():
@@ -280,7 +276,7 @@ def ship(order_id: int):
 
 
 @bp.route("/coop/refunds")
-@allow(STAFF_ONLY)
+@allow(COOPERATIVE_STAFF)
 def refunds_to_decide():
     """Requested refunds of this staff member's cooperatives, oldest first, each with approve and reject forms."""
     return render_template(
@@ -319,13 +315,13 @@ def _decide(refund_id: int, form, decision, done: str):
 
 
 @bp.route("/refunds/<int:refund_id>/approve", methods=["POST"])
-@allow(DECIDERS)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def approve_refund(refund_id: int):
     return _decide(refund_id, ApproveRefundForm(), refunds.approve, _("The refund was approved and paid back."))
 
 
 @bp.route("/refunds/<int:refund_id>/reject", methods=["POST"])
-@allow(DECIDERS)
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def reject_refund(refund_id: int):
     return _decide(refund_id, RejectRefundForm(), refunds.reject, _("The refund was refused."))
 
@@ -334,7 +330,7 @@ def reject_refund(refund_id: int):
 
 
 @bp.route("/ops/orders")
-@allow(OPERATOR)
+@allow(OPERATORS)
 def ops_orders():
     """Every order, newest first, and the payments an operator must look at (read-only queries)."""
     page = db.paginate(services.all_orders(), page=request.args.get("page", 1, type=int), per_page=OPS_PAGE_SIZE)
@@ -343,7 +339,7 @@ def ops_orders():
 
 
 @bp.route("/ops/orders/<int:order_id>/refunds", methods=["POST"])
-@allow(OPERATOR)
+@allow(OPERATORS)
 def operator_refund(order_id: int):
     """After-sales: an operator refunds lines of a paid or completed order directly."""
     order = services.get_order(current_user, order_id)

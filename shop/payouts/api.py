@@ -5,15 +5,13 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from shop.access import allow, roles
-from shop.accounts.roles import Role
+from shop.access import OPERATORS, allow
 from shop.payouts import services
 from shop.payouts.schemas import BatchCreateSchema, BatchSchema, OutcomesSchema
 from shop.web.downloads import CSV_RESPONSE_DOC, csv_download
 
 blp = Blueprint("payouts_api", __name__, url_prefix="/api/v1/payouts", description="Payout batches (代发)")
 BEARER = [{"bearerAuth": []}]
-OPERATORS = roles(Role.OPERATOR)
 
 
 @blp.route("/batches", methods=["POST"])

@@ -6,8 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from shop.access import allow, roles
-from shop.accounts.roles import Role
+from shop.access import OPERATORS, allow
 from shop.errors import DomainError
 from shop.money import format_fen
 from shop.payouts import services
@@ -17,11 +16,10 @@ from shop.web.downloads import csv_download
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("payouts", __name__, url_prefix="/ops/payouts")
-OPERATOR = roles(Role.OPERATOR)
 
 
 @bp.route("/", methods=["GET", "POST"])
-@allow(OPERATOR)
+@allow(OPERATORS)
 def batches():
     form = BatchForm()
     if not form.is_submitted():
@@ -47,20 +45,20 @@ def batches():
 
 
 @bp.route("/<int:batch_id>")
-@allow(OPERATOR)
+@allow(OPERATORS)
 def batch(batch_id: int):
     return render_template("payouts/batch.html", batch=services.get_batch(current_user, batch_id), form=OutcomeForm())
 
 
 @bp.route("/<int:batch_id>.csv")
-@allow(OPERATOR)
+@allow(OPERATORS)
 def batch_csv(batch_id: int):
     found = services.get_batch(current_user, batch_id)
     return csv_download(services.batch_file_rows(found), f"{found.reference}.csv")
 
 
 @bp.route("/<int:batch_id>/outcomes", methods=["POST"])
-@allow(OPERATOR)
+@allow(OPERATORS)
 def record_outcome(batch_id: int):
     form = OutcomeForm()
     target = url_for("payouts.batch", batch_id=batch_id)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from shop.access import allow, roles
-from shop.accounts.roles import Role
+from shop.access import COOPERATIVE_STAFF_AND_OPERATORS, COUNTY_REVIEWERS_AND_OPERATORS, OPERATORS, allow
 from shop.settlement import reports, services
 from shop.settlement.schemas import CooperativeSettlementsSchema, HouseholdLedgerSchema, SettlementRunSchema
 
@@ -15,7 +14,7 @@ BEARER = [{"bearerAuth": []}]
 
 
 @blp.route("/settlement/runs", methods=["POST"])
-@allow(roles(Role.OPERATOR))
+@allow(OPERATORS)
 @blp.response(201, SettlementRunSchema)
 @blp.doc(security=BEARER)
 def start_run():
@@ -25,7 +24,7 @@ def start_run():
 
 
 @blp.route("/households/<int:household_id>/ledger", methods=["GET"])
-@allow(roles(Role.COUNTY_REVIEWER, Role.OPERATOR))
+@allow(COUNTY_REVIEWERS_AND_OPERATORS)
 @blp.response(200, HouseholdLedgerSchema)
 @blp.doc(security=BEARER)
 def household_ledger(household_id):
@@ -35,7 +34,7 @@ def household_ledger(household_id):
 
 
 @blp.route("/cooperatives/<int:cooperative_id>/settlements", methods=["GET"])
-@allow(roles(Role.COOPERATIVE_STAFF, Role.OPERATOR))
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 @blp.response(200, CooperativeSettlementsSchema)
 @blp.doc(security=BEARER)
 def cooperative_settlements(cooperative_id):

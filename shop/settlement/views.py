@@ -9,8 +9,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from shop.access import allow, roles
-from shop.accounts.roles import Role
+from shop.access import COOPERATIVE_STAFF_AND_OPERATORS, COUNTY_REVIEWERS_AND_OPERATORS, OPERATORS, allow
 from shop.extensions import db
 from shop.households.labels import LINK_TYPE_LABELS
 from shop.money import format_fen
@@ -19,8 +18,6 @@ from shop.settlement.models import SettlementRun
 from shop.web.downloads import csv_download, yuan_cell
 
 bp = Blueprint("settlement", __name__)
-LEDGER_READERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
-OPERATOR = roles(Role.OPERATOR)
 
 
 def entry_label(code: str, payout_status: str = "") -> str:
@@ -39,7 +36,7 @@ def entry_label(code: str, payout_status: str = "") -> str:
 
 
 @bp.route("/households/<int:household_id>/ledger")
-@allow(LEDGER_READERS)
+@allow(COUNTY_REVIEWERS_AND_OPERATORS)
 def household_ledger(household_id: int):
     ledger = reports.household_ledger(current_user, household_id)
     return render_template(
@@ -48,7 +45,7 @@ def household_ledger(household_id: int):
 
 
 @bp.route("/households/<int:household_id>/ledger.csv")
-@allow(LEDGER_READERS)
+@allow(COUNTY_REVIEWERS_AND_OPERATORS)
 def household_ledger_csv(household_id: int):
     ledger = reports.household_ledger(current_user, household_id)
     rows: list[list] = [
@@ -71,7 +68,7 @@ def household_ledger_csv(household_id: int):
 
 
 @bp.route("/coop/<int:cooperative_id>/settlements")
-@allow(roles(Role.COOPERATIVE_STAFF, Role.OPERATOR))
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def cooperative_settlements(cooperative_id: int):
     report = reports.cooperative_settlements(current_user, cooperative_id)
     return render_template("settlement/cooperative.html", report=report)
@@ -82,7 +79,7 @@ class SettleForm(FlaskForm):
 
 
 @bp.route("/ops/settlement", methods=["GET", "POST"])
-@allow(OPERATOR)
+@allow(OPERATORS)
 def ops_settlement():
     form = SettleForm()
     if form.validate_on_submit():

@@ -320,3 +320,18 @@ def test_the_api_ignores_the_session_cookie(app, make):
     assert "Set-Cookie" not in refused.headers
     assert not refused.json["error"]["message"].startswith("A valid API token")  # in Chinese, as asked
     assert client.get("/ops/users").status_code == 200  # the pages still have their session
+
+
+def test_role_groups_are_defined_once_in_the_access_module():
+    """Every route names a group of shop.access; no module builds its own group of roles."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    builders = [
+        str(path.relative_to(root))
+        for area in ("shop", "certification")
+        for path in (root / area).rglob("*.py")
+        if path.name != "access.py" and re.search(r"(?<![\w.])roles\(", path.read_text(encoding="utf-8"))
+    ]
+    assert builders == []
