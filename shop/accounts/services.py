@@ -140,9 +140,16 @@ SCOPE_FIELD = {
 }
 
 
+def _scope_exists(scope: str, key: int) -> bool:
+    """Whether the cooperative (or, later, organization) a grant names exists. Accounts are a foundation and import
+    no area: the area that owns the scope registers its check (`app.extensions["accounts"]["grant_scopes"]`); a
+    scope nobody checks is refused."""
+    check = current_app.extensions.get("accounts", {}).get("grant_scopes", {}).get(scope)
+    return bool(check and check(key))
+
+
 def _scope_for(role: Role, cooperative_id: int | None, region_code: str | None, organization_id: int | None):
     """Check that a grant names exactly the scope its role needs; return the scope key."""
-    from shop.cooperatives.models import Cooperative
     from shop.regions.services import require_region
 
     scope = ROLE_SCOPE[role]
@@ -155,7 +162,7 @@ def _scope_for(role: Role, cooperative_id: int | None, region_code: str | None, 
     if wanted in ("cooperative_id", "region_code") and given[wanted] is None:
         raise ValidationFailed.on(wanted, _("The role %(role)s needs a %(field)s.", role=role.value, field=wanted))
     if scope == "cooperative":
-        if db.session.get(Cooperative, cooperative_id) is None:
+        if not _scope_exists("cooperative", cooperative_id):
             raise ValidationFailed.on("cooperative_id", _("No such cooperative."))
         return f"coop:{cooperative_id}"
     if scope in ("county", "province"):

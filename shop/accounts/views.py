@@ -6,7 +6,6 @@ from shop.access import OPERATORS, PUBLIC, SIGNED_IN, allow
 from shop.accounts import services
 from shop.accounts.forms import ROLE_LABELS, EmptyForm, LoginForm, RegisterForm, RoleGrantForm, TokenForm
 from shop.accounts.roles import Role
-from shop.cart.views import absorb_guest_cart
 from shop.errors import DomainError
 from shop.extensions import limiter
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
@@ -27,10 +26,8 @@ def register():
             show_domain_error(form, error)
         else:
             login_user(user)
-            for problem in absorb_guest_cart(user):
-                flash(problem, "warning")
             flash(_("Welcome, %(name)s!", name=user.display_name), "success")
-            return redirect(url_for("web.home"))
+            return redirect(url_for("catalog.home"))
     return render_form("accounts/register.html", form)
 
 
@@ -46,9 +43,7 @@ def login():
             form.form_errors.append(error.message)
         else:
             login_user(user)
-            for problem in absorb_guest_cart(user):
-                flash(problem, "warning")
-            return redirect(safe_next(request.args.get("next"), url_for("web.home")))
+            return redirect(safe_next(request.args.get("next"), url_for("catalog.home")))
     return render_form("accounts/login.html", form)
 
 
@@ -59,7 +54,7 @@ def logout():
         # Forgetting the user in this cookie is not enough: a copy of it saved earlier would still be signed in.
         services.end_all_sessions(current_user)
         logout_user()
-    return redirect(url_for("web.home"))
+    return redirect(url_for("catalog.home"))
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, user_logged_in
 from sqlalchemy.exc import SQLAlchemyError
 
 from shop.access import PUBLIC, allow
@@ -13,8 +13,8 @@ from shop.accounts.forms import EmptyForm
 from shop.accounts.models import User
 from shop.accounts.roles import Role
 from shop.cart import services as cart
+from shop.cart.forms import AddToCartForm, CartQuantityForm
 from shop.errors import DomainError, ValidationFailed
-from shop.orders.forms import AddToCartForm, CartQuantityForm
 from shop.web.forms import redirect_after_refusal, show_domain_error
 from shop.web.inputs import row_id_or_none
 
@@ -63,6 +63,13 @@ def absorb_guest_cart(user: User) -> list[str]:
     if not guest:
         return []
     return cart.merge_guest_cart(user, guest)
+
+
+@user_logged_in.connect
+def _absorb_guest_cart_at_sign_in(_app, user: User, **_extra) -> None:
+    """Whoever signs in (accounts knows nothing of carts) keeps what they put in the cart as a guest."""
+    for problem in absorb_guest_cart(user):
+        flash(problem, "warning")
 
 
 def current_quantities() -> dict[int, int]:

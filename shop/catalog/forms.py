@@ -3,11 +3,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from shop.catalog.models import UNITS, Category
 from shop.catalog.services import MAX_MIN_ORDER_QUANTITY, MAX_STOCK
 from shop.money import parse_yuan
+from shop.web.forms import yuan_amount
 
 CATEGORY_LABELS = {
     Category.FRUIT: _l("Fruit"),
@@ -19,11 +20,6 @@ CATEGORY_LABELS = {
     Category.CRAFTS: _l("Crafts"),
     Category.OTHER: _l("Other"),
 }
-
-
-def yuan_amount(form, field):
-    if parse_yuan(field.data) is None:
-        raise ValidationError(_l("Write the price in yuan, e.g. 12.50."))
 
 
 class ProductForm(FlaskForm):

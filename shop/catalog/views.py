@@ -3,17 +3,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from certification.services import current_certificate
+from certification.services import current_certificate, latest_applications
 from shop import uploads
 from shop.access import COOPERATIVE_STAFF_AND_OPERATORS, PUBLIC, allow
 from shop.accounts.forms import EmptyForm
 from shop.catalog import services
 from shop.catalog.forms import CATEGORY_LABELS, NewProductForm, PhotoForm, ProductForm
+from shop.catalog.models import Category
 from shop.catalog.schemas import CatalogQuerySchema
+from shop.cooperatives.forms import KIND_LABELS
 from shop.cooperatives.services import require_manager
 from shop.errors import DomainError
 from shop.money import fen_to_yuan, format_fen, parse_yuan
 from shop.regions.services import provinces
+from shop.timeutil import business_date
 from shop.web.downloads import csv_download
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
@@ -49,6 +52,32 @@ def _catalog_query() -> tuple[dict, dict]:
     if "category" in query:
         query["category"] = query["category"].value
     return query, errors
+
+
+@bp.route("/")
+@allow(PUBLIC)
+def home():
+    newest = services.search_catalog(services.CatalogQuery(per_page=8))
+    return render_template(
+        "home.html", newest=newest, categories=list(Category), category_counts=services.listed_count_by_category()
+    )
+
+
+# The cooperative's home is its catalogue: its products, why any is not on sale, and their certification.
+@bp.route("/coop/<int:cooperative_id>")
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
+def cooperative_home(cooperative_id: int):
+    cooperative = require_manager(current_user, cooperative_id)
+    products = services.products_of(cooperative_id)
+    return render_template(
+        "cooperatives/dashboard.html",
+        cooperative=cooperative,
+        products=products,
+        kind_labels=KIND_LABELS,
+        applications=latest_applications([p.id for p in products]),
+        not_on_sale=services.not_on_sale_reasons(products),  # the listing rule's own parts, not the switch alone
+        today=business_date(),
+    )
 
 
 @bp.route("/products")
@@ -112,7 +141,7 @@ def new_product(cooperative_id: int):
             show_domain_error(form, error)
         else:
             flash(_("Product %(name)s added.", name=item.name), "success")
-            return redirect(url_for("cooperatives.cooperative_home", cooperative_id=cooperative_id))
+            return redirect(url_for("catalog.cooperative_home", cooperative_id=cooperative_id))
     return render_form("catalog/product_form.html", form, cooperative=cooperative, product=None)
 
 

@@ -4,9 +4,9 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from shop.catalog.forms import yuan_amount
 from shop.cooperatives.models import CooperativeKind
 from shop.money import fen_to_yuan, parse_yuan
+from shop.web.forms import yuan_amount
 
 KIND_LABELS = {
     CooperativeKind.COOPERATIVE: _l("Cooperative"),

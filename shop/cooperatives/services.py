@@ -16,6 +16,7 @@ from shop.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.regions.services import require_region
 from shop.web.downloads import looks_like_formula
+from shop.workflow import Workflow, apply_move, move
 
 # What cooperative staff may change themselves; the rest (name, code, kind, county) is the operator's.
 STAFF_EDITABLE = {
@@ -44,6 +45,10 @@ def check_credit_code(code: str) -> str:
         return validate_credit_code(code)
     except InvalidCreditCode as error:
         raise ValidationFailed.on("credit_code", str(CREDIT_CODE_MESSAGES[str(error)])) from error
+
+
+def cooperative_exists(cooperative_id: int) -> bool:
+    return db.session.get(Cooperative, cooperative_id) is not None
 
 
 def get_cooperative(cooperative_id: int) -> Cooperative:
@@ -131,13 +136,38 @@ def update_cooperative(actor: User, cooperative_id: int, changes: dict) -> Coope
     return cooperative
 
 
+# Suspension is the operators' decision; the reason stays on the cooperative (its pages show it).
+COOPERATIVE_WORKFLOW = Workflow(
+    "cooperative",
+    Cooperative,
+    {
+        (CooperativeStatus.ACTIVE, "suspend"): move(CooperativeStatus.SUSPENDED, "operator", reason_required=True),
+        (CooperativeStatus.SUSPENDED, "reinstate"): move(CooperativeStatus.ACTIVE, "operator"),
+    },
+    reason_field="reason",
+    refusal=lambda _action: _("Only platform operators suspend or reinstate a cooperative."),
+)
+
+
 def set_status(actor: User, cooperative_id: int, status: CooperativeStatus, reason: str = "") -> Cooperative:
-    """Suspend or reinstate a cooperative; a suspended cooperative's products leave the catalogue at once."""
+    """Suspend or reinstate a cooperative; a suspended cooperative's products leave the catalogue at once.
+    Asking for the state it already has changes nothing."""
     cooperative = get_cooperative(cooperative_id)
-    if status == CooperativeStatus.SUSPENDED and not reason.strip():
+    if cooperative.status == status:
+        return cooperative
+    action = "suspend" if status == CooperativeStatus.SUSPENDED else "reinstate"
+    capacities = {"operator"} if actor.has_role(Role.OPERATOR) else set()
+    if action == "suspend" and not reason.strip():
         raise ValidationFailed.on("reason", _("Say why the cooperative is suspended."))
-    cooperative.status = status
-    cooperative.status_reason = reason.strip()
+    apply_move(
+        COOPERATIVE_WORKFLOW,
+        cooperative,
+        action,
+        actor=actor,
+        capacities=capacities,
+        reason=reason,
+        status_reason=reason.strip(),
+    )
     db.session.flush()
     return cooperative
 

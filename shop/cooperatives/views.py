@@ -2,18 +2,23 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from certification.services import latest_applications
 from shop.access import COOPERATIVE_STAFF, COOPERATIVE_STAFF_AND_OPERATORS, OPERATORS, allow
 from shop.accounts.forms import EmptyForm
-from shop.catalog.services import not_on_sale_reasons, products_of
 from shop.cooperatives import services
 from shop.cooperatives.forms import KIND_LABELS, CooperativeForm, CooperativeProfileForm, SuspendForm
 from shop.cooperatives.models import CooperativeStatus
 from shop.errors import DomainError, NotFound
-from shop.timeutil import business_date
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("cooperatives", __name__)
+
+
+@bp.record_once
+def _tell_accounts_which_cooperatives_exist(state) -> None:
+    """A role grant names a cooperative; accounts do not import cooperatives, so this area hands them the check."""
+    state.app.extensions.setdefault("accounts", {}).setdefault("grant_scopes", {})["cooperative"] = (
+        services.cooperative_exists
+    )
 
 
 @bp.route("/coop/")
@@ -22,25 +27,9 @@ def dashboard():
     """The cooperative's home: with one cooperative go straight to it."""
     managed = sorted(current_user.cooperative_ids())
     if len(managed) == 1:
-        return redirect(url_for("cooperatives.cooperative_home", cooperative_id=managed[0]))
+        return redirect(url_for("catalog.cooperative_home", cooperative_id=managed[0]))
     cooperatives = [services.get_cooperative(i) for i in managed]
     return render_template("cooperatives/choose.html", cooperatives=cooperatives)
-
-
-@bp.route("/coop/<int:cooperative_id>")
-@allow(COOPERATIVE_STAFF_AND_OPERATORS)
-def cooperative_home(cooperative_id: int):
-    cooperative = services.require_manager(current_user, cooperative_id)
-    products = products_of(cooperative_id)
-    return render_template(
-        "cooperatives/dashboard.html",
-        cooperative=cooperative,
-        products=products,
-        kind_labels=KIND_LABELS,
-        applications=latest_applications([p.id for p in products]),
-        not_on_sale=not_on_sale_reasons(products),  # the listing rule's own parts, never the on-sale switch alone
-        today=business_date(),
-    )
 
 
 @bp.route("/coop/<int:cooperative_id>/profile", methods=["GET", "POST"])
@@ -56,7 +45,7 @@ def edit_profile(cooperative_id: int):
             show_domain_error(form, error)
         else:
             flash(_("Profile saved."), "success")
-            return redirect(url_for("cooperatives.cooperative_home", cooperative_id=cooperative_id))
+            return redirect(url_for("catalog.cooperative_home", cooperative_id=cooperative_id))
     return render_form("cooperatives/profile.html", form, cooperative=cooperative)
 
 

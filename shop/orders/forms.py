@@ -3,9 +3,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, Regexp
 
-from shop.cart.services import MAX_QUANTITY
 from shop.orders.labels import (  # noqa: F401  (re-exported: pages import them from here)
     ACTOR_LABELS,
     EVENT_LABELS,
@@ -16,25 +15,6 @@ from shop.orders.labels import (  # noqa: F401  (re-exported: pages import them 
     SHIPMENT_STATUS_LABELS,
 )
 from shop.orders.models import Order, OrderLine
-from shop.web.inputs import is_row_id
-
-QUANTITY_MESSAGE = _l("Choose a quantity from 1 to %(n)d.", n=MAX_QUANTITY)
-
-
-class AddToCartForm(FlaskForm):
-    product_id = HiddenField(validators=[DataRequired(), is_row_id])
-    quantity = IntegerField(
-        _l("Quantity"),
-        default=1,
-        validators=[InputRequired(QUANTITY_MESSAGE), NumberRange(min=1, max=MAX_QUANTITY, message=QUANTITY_MESSAGE)],
-    )
-
-
-class CartQuantityForm(FlaskForm):
-    quantity = IntegerField(
-        _l("Quantity"),
-        validators=[InputRequired(QUANTITY_MESSAGE), NumberRange(min=1, max=MAX_QUANTITY, message=QUANTITY_MESSAGE)],
-    )
 
 
 class CheckoutForm(FlaskForm):

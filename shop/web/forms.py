@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.validators import ValidationError
 
 from shop.errors import DomainError
+from shop.money import parse_yuan
+
+
+def yuan_amount(form, field):
+    """A field validator: an amount written in yuan (12.50), which the form turns into fen."""
+    if parse_yuan(field.data) is None:
+        raise ValidationError(_l("Write the price in yuan, e.g. 12.50."))
 
 
 def show_domain_error(form: FlaskForm, error: DomainError) -> None:
