@@ -1,4 +1,4 @@
-"""Demo cooperatives and products in the counties of the 2020 reports (see shared DOMAIN.md).
+"""Demo cooperatives and products in counties of Hebei and Henan that 2020 reports on poverty relief describe.
 
 The organisations and people are invented; credit codes are well-formed but belong to nobody
 (their check characters are computed).

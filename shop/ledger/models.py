@@ -1,4 +1,4 @@
-"""The double-entry ledger: accounts, journal entries and their postings (../shared/LEDGER.md).
+"""The double-entry ledger: accounts, journal entries and their postings (docs/ledger.md).
 
 Entries and postings are append-only: the ORM refuses to change them and database triggers refuse UPDATE and
 DELETE. On PostgreSQL a statement-level trigger also refuses any inserted entry whose postings do not balance.
@@ -63,7 +63,7 @@ def normal_side(kind: str) -> Side:
 
 
 class Part(StrEnum):
-    """Which part of a settled line a posting gives or takes back (../shared/LEDGER.md, the split)."""
+    """Which part of a settled line a posting gives or takes back (docs/ledger.md, settlement of a delivered line)."""
 
     FEE = "fee"
     COOPERATIVE = "cooperative"

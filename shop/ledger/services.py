@@ -169,7 +169,7 @@ def lock_accounts(account_ids: Iterable[int]) -> dict[int, int]:
     return dict(rows)
 
 
-# --- Recipes of money arriving and leaving (../shared/LEDGER.md) ---------------------------------------------
+# --- Recipes of money arriving and leaving (docs/ledger.md) --------------------------------------------------
 
 
 def receive_payment(order_id: int, intent_id: str, amount_fen: int) -> int:

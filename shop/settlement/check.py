@@ -1,4 +1,4 @@
-"""`flask ledger check`: every invariant of ../shared/LEDGER.md, each one query; a list of breaches, empty when
+"""`flask ledger check`: every invariant of docs/ledger.md, each one query; a list of breaches, empty when
 the ledger is sound."""
 
 from __future__ import annotations

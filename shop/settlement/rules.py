@@ -1,4 +1,4 @@
-"""The split of one settled line (../shared/LEDGER.md), in Python: the reference the SQL path is tested against."""
+"""The split of one settled line (docs/ledger.md), in Python: the reference the SQL path is tested against."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Settlement: moving paid, delivered order lines out of money held into fee, cooperative and households; and
-reversing what a line gave when it is refunded after settlement (../shared/LEDGER.md)."""
+reversing what a line gave when it is refunded after settlement (docs/ledger.md)."""
 
 from __future__ import annotations
 
@@ -209,7 +209,7 @@ def held_parts(order_line_id: int) -> list[_HeldPart]:
 
 def post_refund(refund: Refund) -> None:
     """Record a refund that the provider made, line by line: before settlement it leaves money held; after
-    settlement it takes back from the line's parts (../shared/LEDGER.md, refund of a settled line)."""
+    settlement it takes back from the line's parts (docs/ledger.md, refund of a settled line)."""
     ledger.lock_ledger()  # first: a settlement run cannot settle these lines while their refund is posted
     clearing = ledger.account_id(AccountKind.PROVIDER_CLEARING)
     for refund_line in refund.lines:
