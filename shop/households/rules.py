@@ -1,6 +1,6 @@
-"""The benefit link's state machine as data, and the share rule (no database, no Flask).
+"""The benefit link's state machine as data (no database, no Flask).
 
-`shop.households.services.apply_link_action` is the one function that applies a move; nothing else assigns
+`shop.households.links.apply_link_action` is the one function that applies a move; nothing else assigns
 a link's status.
 """
 
@@ -11,7 +11,8 @@ from enum import StrEnum
 
 from shop.households.models import LinkStatus
 
-MAX_BP = 10000
+# A link's weight is its part of the household share, relative to the cooperative's other links.
+MAX_LINK_WEIGHT = 10000
 
 
 class LinkAction(StrEnum):
@@ -45,16 +46,3 @@ LINK_TRANSITIONS: dict[tuple[LinkStatus, LinkAction], Move] = {
     (L.PROPOSED, A.END): _move(L.ENDED, R.COOPERATIVE, R.COUNTY_REVIEWER, R.OPERATOR),
     (L.CONFIRMED, A.END): _move(L.ENDED, R.COOPERATIVE, R.COUNTY_REVIEWER, R.OPERATOR),
 }
-
-
-def share_problem(share_bp: int | None, platform_fee_bp: int, *, nullable: bool = False) -> str | None:
-    """What is wrong with a household share in basis points, as a message key; None when it is fine.
-
-    "range": not a whole number from 0 to 10000; "over_total": the platform fee plus the share exceed 100 %."""
-    if share_bp is None:
-        return None if nullable else "range"
-    if isinstance(share_bp, bool) or not isinstance(share_bp, int) or not 0 <= share_bp <= MAX_BP:
-        return "range"
-    if platform_fee_bp + share_bp > MAX_BP:
-        return "over_total"
-    return None

@@ -6,7 +6,8 @@ import pytest
 
 from shop.households.models import LinkStatus
 from shop.households.privacy import mask_account_number, mask_id_number, mask_name
-from shop.households.rules import LINK_TRANSITIONS, LinkAction, LinkActor, share_problem
+from shop.households.rules import LINK_TRANSITIONS, LinkAction, LinkActor
+from shop.settlement.rules import share_problem
 
 
 @pytest.mark.parametrize(

@@ -1,29 +1,23 @@
-"""Use cases of households: the registry and its CSV import, benefit links, product sourcing, household shares.
-
-Who may see which household is decided here (`household_scope`); how much of it they see is decided by
-`shop.households.privacy`. Every answer about a household goes out as a `HouseholdView`.
-"""
+"""Benefit links (利益联结) between cooperatives and households, and product sourcing (which linked households
+a product's income is narrowed to): proposing, deciding and ending links, and who sees which of them."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from shop.accounts.models import User
 from shop.accounts.roles import Role
 from shop.catalog.models import Product
+from shop.catalog.services import get_product
 from shop.cooperatives.models import Cooperative
 from shop.cooperatives.services import require_manager
-from shop.errors import Conflict, InvalidTransition, NotAllowed, NotFound, PayloadTooLarge, ValidationFailed
+from shop.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from shop.extensions import db
-from shop.households import csv_import
 from shop.households.labels import LINK_ACTION_LABELS, LINK_STATUS_LABELS
 from shop.households.models import (
     ACTIVE_LINK_STATUSES,
@@ -35,248 +29,9 @@ from shop.households.models import (
     ProductSourcing,
 )
 from shop.households.privacy import HouseholdView, household_view
-from shop.households.rules import LINK_TRANSITIONS, LinkAction, LinkActor, share_problem
-from shop.regions.models import Region
+from shop.households.registry import visible_household
+from shop.households.rules import LINK_TRANSITIONS, MAX_LINK_WEIGHT, LinkAction, LinkActor
 from shop.types import utcnow
-
-MAX_WEIGHT = 10000
-MAX_PER_PAGE = 100
-# Links that let a cooperative's staff see the (masked) household: not a rejected proposal.
-VISIBLE_LINK_STATUSES = (LinkStatus.PROPOSED, LinkStatus.CONFIRMED, LinkStatus.ENDED)
-
-
-# --- Who sees which household -----------------------------------------------------------------------
-
-
-def household_scope(user: User) -> ColumnElement[bool]:
-    """The households a user may see at all (masked or not): operators all; county reviewers their
-    counties; province reviewers their provinces; cooperative staff the households linked to their cooperative."""
-    if user.has_role(Role.OPERATOR):
-        return sa.true()
-    conditions: list[ColumnElement[bool]] = []
-    counties = user.region_codes(Role.COUNTY_REVIEWER)
-    if counties:
-        conditions.append(Household.county_code.in_(counties))
-    provinces = [code[:2] for code in user.region_codes(Role.PROVINCE_REVIEWER)]
-    if provinces:
-        conditions.append(func.substr(Household.county_code, 1, 2).in_(provinces))
-    cooperatives = user.cooperative_ids()
-    if cooperatives:
-        conditions.append(
-            Household.id.in_(
-                select(BenefitLink.household_id).where(
-                    BenefitLink.cooperative_id.in_(cooperatives), BenefitLink.status.in_(VISIBLE_LINK_STATUSES)
-                )
-            )
-        )
-    return or_(*conditions) if conditions else sa.false()
-
-
-def may_import(user: User) -> bool:
-    return user.has_role(Role.OPERATOR) or bool(user.region_codes(Role.COUNTY_REVIEWER))
-
-
-def may_import_into(user: User, county_code: str) -> bool:
-    return user.has_role(Role.OPERATOR) or county_code in user.region_codes(Role.COUNTY_REVIEWER)
-
-
-def _visible_household(user: User, household_id: int) -> Household:
-    household = db.session.scalar(select(Household).where(Household.id == household_id, household_scope(user)))
-    if household is None:
-        raise NotFound(_("No such household."))
-    return household
-
-
-def get_household(user: User, household_id: int) -> HouseholdView:
-    """One household as this user may see it; 404 when it is outside their scope."""
-    return household_view(user, _visible_household(user, household_id))
-
-
-@dataclass(frozen=True)
-class HouseholdPage:
-    items: list[HouseholdView]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-
-def list_households(
-    user: User,
-    *,
-    county_code: str | None = None,
-    township: str | None = None,
-    village: str | None = None,
-    status: str | None = None,
-    q: str | None = None,
-    page: int = 1,
-    per_page: int = 50,
-) -> HouseholdPage:
-    """Households in the user's scope, filtered; `q` matches the start of a registry number only, never a
-    name or ID number (that would let a masked viewer probe personal data)."""
-    per_page = max(1, min(per_page, MAX_PER_PAGE))
-    page = max(1, page)
-    query = select(Household).where(household_scope(user))
-    if county_code:
-        query = query.where(Household.county_code == county_code)
-    if township:
-        query = query.where(Household.township == township.strip())
-    if village:
-        query = query.where(Household.village == village.strip())
-    if status:
-        query = query.where(Household.status == status)
-    if q:
-        query = query.where(Household.registry_number.startswith(q.strip(), autoescape=True))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(
-        query.order_by(Household.county_code, Household.registry_number).limit(per_page).offset((page - 1) * per_page)
-    )
-    return HouseholdPage([household_view(user, h) for h in rows], total, page, per_page)
-
-
-def counties_in_scope(user: User) -> list[Region]:
-    """The counties with households this user may see (for the list's filter)."""
-    codes = select(Household.county_code).where(household_scope(user)).distinct()
-    return list(db.session.scalars(select(Region).where(Region.code.in_(codes)).order_by(Region.code)))
-
-
-# --- Import from the county office's CSV --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    registry_number: str
-    fields: dict[str, list[str]]
-
-
-@dataclass
-class ImportReport:
-    encoding: str = ""
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def imported(self) -> int:
-        return self.created + self.updated
-
-
-def import_households(actor: User, data: bytes) -> ImportReport:
-    """Import a registry CSV (UTF-8, UTF-8 with BOM or GBK; Chinese or English headers).
-
-    Each good row is written in its own savepoint, so a bad row never blocks the good ones and is never
-    half-written; the report names every bad row (its line in the file) and what is wrong with it.
-    A registry number already stored is updated in place (the county office's newer export is the truth),
-    provided it stays in the same county; a county reviewer imports only into their own county.
-    """
-    if not may_import(actor):
-        raise NotAllowed(_("Only county reviewers and operators import households."))
-    if len(data) > current_app.config["HOUSEHOLD_IMPORT_MAX_BYTES"]:
-        raise PayloadTooLarge(
-            _("The file is too large (at most %(n)d KB).", n=current_app.config["HOUSEHOLD_IMPORT_MAX_BYTES"] // 1024),
-            fields={"file": [_("The file is too large.")]},
-        )
-    try:
-        text, encoding = csv_import.decode(data)
-        rows = csv_import.read_rows(text)
-    except csv_import.UnreadableFile as error:
-        raise ValidationFailed.on("file", str(error)) from None
-    max_rows = current_app.config["HOUSEHOLD_IMPORT_MAX_ROWS"]
-    if len(rows) > max_rows:
-        raise PayloadTooLarge(
-            _("The file has %(rows)d rows; import at most %(n)d at a time.", rows=len(rows), n=max_rows),
-            fields={"file": [_("Too many rows.")]},
-        )
-    report = ImportReport(encoding=encoding, rows=len(rows))
-    counties = _county_codes({row.raw["county_code"] for row in rows})
-    seen_registry: dict[str, int] = {}
-    seen_id: dict[str, int] = {}
-    for row in rows:
-        csv_import.check_row(row)
-        _check_row_scope(actor, row, counties, seen_registry, seen_id)
-        if not row.errors:
-            try:
-                # On SQLite the savepoint may be the outermost transaction and commit on release; each row is
-                # still all-or-nothing, which is the promise made here.
-                with db.session.begin_nested():
-                    created = _write_row(row.values)
-            except ValidationFailed as error:
-                row.errors.update(error.fields)
-            except IntegrityError:
-                row.error("registry_number", _("Another import wrote this household just now; import the row again."))
-            else:
-                report.created += created
-                report.updated += not created
-                seen_registry[row.values["registry_number"]] = row.line
-                seen_id[row.values["id_number"]] = row.line
-        if row.errors:
-            report.errors.append(RowError(row.line, row.raw["registry_number"], row.errors))
-    return report
-
-
-def _county_codes(codes: set[str]) -> set[str]:
-    """Which of these codes are counties (the import checks each row against this, not one query a row)."""
-    found = db.session.scalars(select(Region.code).where(Region.code.in_(codes), Region.level == "county"))
-    return set(found)
-
-
-def _check_row_scope(
-    actor: User, row: csv_import.ParsedRow, counties: set[str], seen_registry: dict, seen_id: dict
-) -> None:
-    raw = row.raw
-    county_code = raw["county_code"]
-    if county_code and "county_code" not in row.errors:
-        if county_code not in counties:
-            row.error("county_code", _("Unknown county code %(code)s.", code=county_code))
-        elif not may_import_into(actor, county_code):
-            row.error("county_code", _("You may import households of your own county only."))
-    if raw["registry_number"] in seen_registry:
-        row.error(
-            "registry_number", _("Repeats the household of line %(line)d.", line=seen_registry[raw["registry_number"]])
-        )
-    id_number = row.values.get("id_number") if row.values else None
-    if id_number in seen_id:
-        row.error("id_number", _("The same ID number as line %(line)d.", line=seen_id[id_number]))
-
-
-def _write_row(values: dict) -> bool:
-    """Create or update one household from a checked row; True when it was created."""
-    household = db.session.scalar(
-        select(Household).where(Household.registry_number == values["registry_number"]).with_for_update()
-    )
-    if household is not None and household.county_code != values["county_code"]:
-        raise ValidationFailed.on(
-            "county_code",
-            _(
-                "This registry number belongs to a household of county %(code)s; it cannot move county by import.",
-                code=household.county_code,
-            ),
-        )
-    clash = db.session.scalar(
-        select(Household.id).where(
-            Household.id_number == values["id_number"],
-            Household.registry_number != values["registry_number"],
-        )
-    )
-    if clash is not None:
-        raise ValidationFailed.on("id_number", _("Another household is registered with this ID number."))
-    created = household is None
-    if created:
-        household = Household(**values)
-        db.session.add(household)
-    else:
-        for name, value in values.items():
-            setattr(household, name, value)
-    db.session.flush()
-    return created
-
-
-# --- Benefit links ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -331,8 +86,8 @@ def link_view(user: User, link: BenefitLink) -> LinkView:
 def _check_link_fields(link_type: str, weight) -> None:
     if link_type not in {t.value for t in LinkType}:
         raise ValidationFailed.on("link_type", _("Unknown type of benefit link."))
-    if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= MAX_WEIGHT:
-        raise ValidationFailed.on("weight", _("A whole number from 1 to %(n)d.", n=MAX_WEIGHT))
+    if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= MAX_LINK_WEIGHT:
+        raise ValidationFailed.on("weight", _("A whole number from 1 to %(n)d.", n=MAX_LINK_WEIGHT))
 
 
 def propose_link(
@@ -494,7 +249,7 @@ def links_of_cooperative(actor: User, cooperative_id: int) -> list[BenefitLink]:
 
 
 def links_of_household(user: User, household_id: int) -> list[BenefitLink]:
-    household = _visible_household(user, household_id)
+    household = visible_household(user, household_id)
     query = select(BenefitLink).where(BenefitLink.household_id == household.id).order_by(BenefitLink.id.desc())
     if not (user.has_role(Role.OPERATOR) or household.county_code in user.region_codes(Role.COUNTY_REVIEWER)):
         # Others see only the links of the cooperatives they work for.
@@ -534,10 +289,9 @@ def pending_links(user: User) -> list[BenefitLink]:
 # --- Product sourcing ---------------------------------------------------------------------------------
 
 
-def _managed_product(actor: User, product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
-    if product is None:
-        raise NotFound(_("No such product."))
+def managed_product(actor: User, product_id: int) -> Product:
+    """A product whose cooperative this user manages (its staff, or an operator)."""
+    product = get_product(product_id)
     require_manager(actor, product.cooperative_id)
     return product
 
@@ -554,7 +308,7 @@ def linked_households(actor: User, cooperative_id: int) -> list[HouseholdView]:
 
 def sourcing_of(actor: User, product_id: int) -> list[int]:
     """The households a product's income is narrowed to (empty: all the cooperative's confirmed links)."""
-    _managed_product(actor, product_id)
+    managed_product(actor, product_id)
     return list(
         db.session.scalars(
             select(ProductSourcing.household_id)
@@ -566,7 +320,7 @@ def sourcing_of(actor: User, product_id: int) -> list[int]:
 
 def set_product_sourcing(actor: User, product_id: int, household_ids: list[int]) -> list[int]:
     """Narrow a product's household share to some of its cooperative's linked households (empty list: all)."""
-    product = _managed_product(actor, product_id)
+    product = managed_product(actor, product_id)
     wanted = sorted(set(household_ids))
     if any(isinstance(i, bool) or not isinstance(i, int) for i in wanted):
         raise ValidationFailed.on("household_ids", _("A list of household ids."))
@@ -592,48 +346,3 @@ def set_product_sourcing(actor: User, product_id: int, household_ids: list[int])
     db.session.add_all(ProductSourcing(product_id=product_id, household_id=i) for i in wanted)
     db.session.flush()
     return wanted
-
-
-# --- Household shares ---------------------------------------------------------------------------------
-
-
-def platform_fee_bp() -> int:
-    return current_app.config["PLATFORM_FEE_BP"]
-
-
-def check_share(share_bp: int | None, *, nullable: bool = False) -> None:
-    fee = platform_fee_bp()
-    problem = share_problem(share_bp, fee, nullable=nullable)
-    if problem == "range":
-        raise ValidationFailed.on(
-            "household_share_bp", _("A share in basis points: a whole number from 0 to 10000 (1000 is 10 per cent).")
-        )
-    if problem == "over_total":
-        raise ValidationFailed.on(
-            "household_share_bp",
-            _("The platform fee (%(fee)d bp) plus this share would exceed 10000 bp (all of the amount).", fee=fee),
-        )
-
-
-def set_cooperative_share(actor: User, cooperative_id: int, share_bp: int) -> Cooperative:
-    """The cooperative's household share of each settled line, in basis points (its staff or operators)."""
-    cooperative = require_manager(actor, cooperative_id)
-    check_share(share_bp)
-    cooperative.household_share_bp = share_bp
-    db.session.flush()
-    return cooperative
-
-
-def set_product_share(actor: User, product_id: int, share_bp: int | None) -> Product:
-    """A product's own household share (None: its cooperative's)."""
-    product = _managed_product(actor, product_id)
-    check_share(share_bp, nullable=True)
-    product.household_share_bp = share_bp
-    db.session.flush()
-    return product
-
-
-def effective_share_bp(product: Product) -> int:
-    return (
-        product.household_share_bp if product.household_share_bp is not None else product.cooperative.household_share_bp
-    )
