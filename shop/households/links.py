@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -16,7 +16,7 @@ from shop.catalog.models import Product
 from shop.catalog.services import get_product
 from shop.cooperatives.models import Cooperative
 from shop.cooperatives.services import require_manager
-from shop.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from shop.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.households.labels import LINK_ACTION_LABELS, LINK_STATUS_LABELS
 from shop.households.models import (
@@ -30,8 +30,9 @@ from shop.households.models import (
 )
 from shop.households.privacy import HouseholdView, household_view
 from shop.households.registry import visible_household
-from shop.households.rules import LINK_TRANSITIONS, MAX_LINK_WEIGHT, LinkAction, LinkActor
+from shop.households.rules import LINK_CAPACITY_ORDER, LINK_TRANSITIONS, MAX_LINK_WEIGHT, LinkAction, LinkActor
 from shop.types import utcnow
+from shop.workflow import Applied, Workflow, check_move, write_move
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def link_view(user: User, link: BenefitLink) -> LinkView:
         proposed_at=link.proposed_at,
         decided_at=link.decided_at,
         decision_note=link.decision_note,
-        allowed_actions=[a.value for a in allowed_link_actions(user, link)],
+        allowed_actions=allowed_link_actions(user, link),
         history=[LinkEventView(e.to_status, e.actor_role, e.note, e.at) for e in link.events],
     )
 
@@ -129,24 +130,43 @@ def propose_link(
             db.session.flush()
     except IntegrityError:
         raise _duplicate_link() from None
-    _record_link_event(link, "", LinkStatus.PROPOSED, actor, link_actors(actor, link), link.note)
+    # The proposal creates the link: its first event, from no status (not a move of the table).
+    capacities = link_actors(actor, link)
+    capacity = LINK_WORKFLOW.first_capacity(capacities) if capacities else ""
+    db.session.add(_link_event(link, "", LinkStatus.PROPOSED, actor, capacity, link.note))
+    db.session.flush()
     return link
 
 
-# In which capacity an event says someone acted, when they hold several.
-_ACTOR_PRECEDENCE = (LinkActor.COUNTY_REVIEWER, LinkActor.OPERATOR, LinkActor.COOPERATIVE)
+def _record_link_move(applied: Applied) -> BenefitLinkEvent:
+    """The event of a link's move (shop.workflow appends it): who, in which capacity, when, from, to, why."""
+    return _link_event(applied.row, applied.origin, applied.to, applied.actor, applied.capacity, applied.reason)
 
 
-def _record_link_event(
-    link: BenefitLink, origin: str, to: str, actor: User, capacities: set[LinkActor], note: str
-) -> None:
-    role = next((r for r in _ACTOR_PRECEDENCE if r in capacities), "")
-    db.session.add(
-        BenefitLinkEvent(
-            link_id=link.id, from_status=origin, to_status=to, actor_id=actor.id, actor_role=role, note=note
-        )
+def _link_event(link: BenefitLink, origin: str, to: str, actor: User | None, capacity: str, note: str):
+    return BenefitLinkEvent(
+        link_id=link.id,
+        from_status=origin,
+        to_status=to,
+        actor_id=actor.id if actor is not None else None,
+        actor_role=capacity,
+        note=note,
     )
-    db.session.flush()
+
+
+LINK_WORKFLOW = Workflow(
+    "benefit_link",
+    BenefitLink,
+    LINK_TRANSITIONS,
+    record=_record_link_move,
+    state_labels=LINK_STATUS_LABELS,
+    action_labels=LINK_ACTION_LABELS,
+    refusal=lambda _action: _(
+        "Only the county reviewers of the household's county (or operators) decide on this link."
+    ),
+    lost_race=lambda: _("Someone else acted on this link just now; reload it."),
+    capacity_order=LINK_CAPACITY_ORDER,
+)
 
 
 def _duplicate_link() -> Conflict:
@@ -170,60 +190,29 @@ def link_actors(user: User | None, link: BenefitLink) -> set[LinkActor]:
     return actors
 
 
-def allowed_link_actions(user: User | None, link: BenefitLink) -> list[LinkAction]:
-    actors = link_actors(user, link)
-    return [
-        action for (status, action), move in LINK_TRANSITIONS.items() if status == link.status and move.actors & actors
-    ]
+def allowed_link_actions(user: User | None, link: BenefitLink) -> list[str]:
+    return LINK_WORKFLOW.actions_for(link.status, link_actors(user, link))
 
 
 def apply_link_action(actor: User, link_id: int, action: LinkAction | str, note: str = "") -> BenefitLink:
-    """Confirm, reject or end a link: checks who acts, then the move; writes the status by a conditional
-    UPDATE (… WHERE status = <the status checked>), so of two reviewers acting at once one wins, the other 409."""
-    try:
-        action = LinkAction(action)
-    except ValueError:
-        raise ValidationFailed.on("action", _("Unknown action.")) from None
+    """Confirm, reject or end a link, by the one transition mechanism (shop.workflow): who acts is checked
+    before the state (an outsider learns nothing of it), then the move; the status is written by a conditional
+    UPDATE, so of two reviewers acting at once one wins and the other gets a 409; the event says who, in which
+    capacity, when, from, to and why."""
+    if str(action) not in LINK_WORKFLOW.actions:  # before looking the link up, as the action comes from the URL
+        raise ValidationFailed.on("action", _("Unknown action."))
     note = (note or "").strip()
     link = db.session.get(BenefitLink, link_id)
     if link is None:
         raise NotFound(_("No such benefit link."))
-    actors = link_actors(actor, link)
-    # Who may take this action at all is checked before the state, so an outsider learns nothing of it.
-    may_ever = set().union(*(m.actors for (_s, a), m in LINK_TRANSITIONS.items() if a == action))
-    if not (may_ever & actors):
-        raise NotAllowed(_("Only the county reviewers of the household's county (or operators) decide on this link."))
-    origin = LinkStatus(link.status)
-    move = LINK_TRANSITIONS.get((origin, action))
-    if move is None:
-        raise InvalidTransition(
-            _(
-                "“%(action)s” is not possible while the link is “%(status)s” (%(code)s).",
-                action=LINK_ACTION_LABELS[action],
-                status=LINK_STATUS_LABELS[origin],
-                code=origin.value,
-            ),
-            fields={"status": [origin.value]},
-        )
-    if not (move.actors & actors):
-        raise NotAllowed(_("Only the county reviewers of the household's county (or operators) decide on this link."))
-    if move.note_required and not note:
-        raise ValidationFailed.on("note", _("Say why (a note is required for this action)."))
+    checked = check_move(LINK_WORKFLOW, link, action, actor=actor, capacities=link_actors(actor, link), reason=note)
     if len(note) > 1000:
         raise ValidationFailed.on("note", _("At most %(n)d characters.", n=1000))
     # The decision (who confirmed or rejected, when) stays on the link; every move is also an event.
     decision = {"decided_by_id": actor.id, "decided_at": utcnow(), "decision_note": note}
-    values = {} if action == LinkAction.END else decision
-    changed = db.session.execute(
-        update(BenefitLink)
-        .where(BenefitLink.id == link.id, BenefitLink.status == origin)
-        .values(status=move.to, **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        raise InvalidTransition(_("Someone else acted on this link just now; reload it."))
-    _record_link_event(link, origin, move.to, actor, move.actors & actors, note)
-    db.session.expire(link)
+    write_move(checked, **({} if checked.action == LinkAction.END else decision))
+    db.session.flush()
+    db.session.expire(link)  # its events were read again when the event was made: read them with the new one
     return link
 
 

@@ -39,7 +39,7 @@ S, A, R = LinkStatus, LinkAction, LinkActor
 def test_each_move_of_the_link_table(origin, action, to, actors):
     move = LINK_TRANSITIONS[(origin, action)]
     assert move.to == to and move.actors == actors
-    assert move.note_required == (action == A.REJECT)
+    assert move.reason_required == (action == A.REJECT)
 
 
 @pytest.mark.parametrize(
