@@ -1,4 +1,5 @@
-"""payout line events: who recorded each bank answer (paid, failed), when and why, kept for good
+"""payout line events: who recorded each bank answer (paid, failed), when and why, kept for good; the household
+share checks the models declare on cooperatives and products, which the migration that added the columns left out
 
 Revision ID: 3f1e7a2c9b80
 Revises: 695ff3294a9d
@@ -19,6 +20,15 @@ depends_on = None
 
 # Append-only like the ledger and the other event tables: PostgreSQL reuses refuse_append_only_change().
 STATUSES = "('in_transit', 'paid', 'failed')"
+
+# The models declare these CHECKs (BASIS_POINTS of shop/settlement/rules.py, written as a literal here); the
+# migration that added the columns did not create them. PostgreSQL gets the constraints; SQLite cannot add a
+# CHECK to a table without rebuilding it (which would drop its catalogue triggers), so triggers refuse the same
+# rows there.
+SHARE_CHECKS = {
+    "cooperatives": "household_share_bp BETWEEN 0 AND 10000",
+    "products": "household_share_bp IS NULL OR household_share_bp BETWEEN 0 AND 10000",
+}
 
 
 def upgrade():
@@ -49,6 +59,18 @@ def upgrade():
         "SELECT id, 'in_transit', status, NULL, '', note, COALESCE(decided_at, CURRENT_TIMESTAMP) FROM payout_lines "
         "WHERE status <> 'in_transit' ORDER BY id"
     )
+    for table, condition in SHARE_CHECKS.items():
+        name = f"ck_{table}_household_share_in_range"
+        if postgres:
+            op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({condition})")
+        else:
+            for operation in ("INSERT", "UPDATE"):
+                op.execute(
+                    f"CREATE TRIGGER {name}_{operation.lower()} BEFORE {operation} ON {table} "
+                    f"WHEN NOT ({condition.replace('household_share_bp', 'NEW.household_share_bp')}) "
+                    f"BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: {name}'); END"
+                )
+
     if postgres:
         op.execute(
             "CREATE TRIGGER payout_line_events_append_only BEFORE UPDATE OR DELETE ON payout_line_events "
@@ -63,7 +85,15 @@ def upgrade():
 
 
 def downgrade():
-    if op.get_bind().dialect.name == "postgresql":
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for table in SHARE_CHECKS:
+        name = f"ck_{table}_household_share_in_range"
+        if postgres:
+            op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}")
+        else:
+            for operation in ("insert", "update"):
+                op.execute(f"DROP TRIGGER IF EXISTS {name}_{operation}")
+    if postgres:
         op.execute("DROP TRIGGER IF EXISTS payout_line_events_append_only ON payout_line_events")
     else:
         for operation in ("update", "delete"):

@@ -38,10 +38,18 @@ from shop.households.labels import (
 )
 from shop.households.models import HouseholdStatus
 from shop.households.privacy import HouseholdView
+from shop.households.rules import MAX_LINK_WEIGHT
 from shop.settlement import shares
+from shop.settlement.rules import BASIS_POINTS
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("households", __name__)
+
+
+@bp.context_processor
+def _limits() -> dict:
+    """The limits the pages' number inputs state (the rules hold them; the services check them)."""
+    return {"basis_points": BASIS_POINTS, "max_link_weight": MAX_LINK_WEIGHT}
 
 
 @bp.app_context_processor
