@@ -140,10 +140,14 @@ def propose_link(
 
 def _record_link_move(applied: Applied) -> BenefitLinkEvent:
     """The event of a link's move (shop.workflow appends it): who, in which capacity, when, from, to, why."""
-    return _link_event(applied.row, applied.origin, applied.to, applied.actor, applied.capacity, applied.reason)
+    return _link_event(
+        applied.row, applied.origin, applied.to, applied.actor, applied.capacity, applied.reason, at=applied.at
+    )
 
 
-def _link_event(link: BenefitLink, origin: str, to: str, actor: User | None, capacity: str, note: str):
+def _link_event(
+    link: BenefitLink, origin: str, to: str, actor: User | None, capacity: str, note: str, at=None
+) -> BenefitLinkEvent:
     return BenefitLinkEvent(
         link_id=link.id,
         from_status=origin,
@@ -151,6 +155,7 @@ def _link_event(link: BenefitLink, origin: str, to: str, actor: User | None, cap
         actor_id=actor.id if actor is not None else None,
         actor_role=capacity,
         note=note,
+        at=at or utcnow(),
     )
 
 
