@@ -73,6 +73,9 @@ class Workflow:
     reason_field: str = "note"  # the input field that carries the reason, named in a 422
     refusal: Callable[[str], str] | None = None  # the 403 message for an action (default: a generic one)
     lost_race: Callable[[], str] | None = None  # the 409 message when the row changed meanwhile
+    # In which capacity the event says someone acted when they hold several that may take the move: the first
+    # of these they hold; capacities not listed come after, by name (the default: by name only).
+    capacity_order: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         WORKFLOWS[self.name] = self
@@ -96,6 +99,11 @@ class Workflow:
     def may_ever(self, action: str, capacities: Collection[str]) -> bool:
         held = frozenset(capacities)
         return any(m.actors & held for (_s, a), m in self.transitions.items() if a == action)
+
+    def first_capacity(self, capacities: Collection[str]) -> str:
+        """The capacity an event names, of several held (see capacity_order)."""
+        order = {capacity: rank for rank, capacity in enumerate(self.capacity_order)}
+        return min(capacities, key=lambda capacity: (order.get(capacity, len(order)), str(capacity)))
 
     def state_label(self, state: str) -> str:
         return str(self.state_labels.get(state, state))
@@ -141,12 +149,12 @@ def check_move(
             ),
             fields={workflow.state_column: [origin]},
         )
-    held = sorted(chosen.actors & frozenset(capacities))
+    held = chosen.actors & frozenset(capacities)
     if not held:
         raise NotAllowed(workflow.refusal(action) if workflow.refusal else _("You may not do this."))
     if chosen.reason_required and not reason:
         raise ValidationFailed.on(workflow.reason_field, _("Say why (a reason is required for this action)."))
-    return CheckedMove(workflow, row, action, origin, chosen, actor, held[0], reason)
+    return CheckedMove(workflow, row, action, origin, chosen, actor, workflow.first_capacity(held), reason)
 
 
 def write_move(checked: CheckedMove, **values: Any) -> Applied:

@@ -10,7 +10,8 @@ from stdnum.cn import ric
 from shop.accounts.models import User
 from shop.cooperatives.models import Cooperative
 from shop.extensions import db
-from shop.households import services as households
+from shop.households import imports
+from shop.households import links as benefit_links
 from shop.households.models import BenefitLink, Household
 from shop.households.rules import LinkAction
 from shop.web.downloads import csv_text
@@ -58,13 +59,13 @@ def seed_households(operator: User, cooperatives: list[Cooperative]) -> None:
     """Households for each demo cooperative, linked to it and confirmed (idempotent: skipped once done)."""
     if db.session.scalar(select(func.count()).select_from(Household)):
         return
-    report = households.import_households(operator, _registry_csv(cooperatives))
+    report = imports.import_households(operator, _registry_csv(cooperatives))
     assert not report.errors, report.errors  # demo data is well-formed
     n = 0
     for cooperative in cooperatives:
         for k in range(HOUSEHOLDS_PER_COOPERATIVE):
             n += 1
-            link = households.propose_link(
+            link = benefit_links.propose_link(
                 operator,
                 cooperative.id,
                 f"{cooperative.county_code}-DEMO-{n:04d}",
@@ -72,7 +73,7 @@ def seed_households(operator: User, cooperatives: list[Cooperative]) -> None:
                 weight=1 + k % 3,
                 note="演示数据",
             )
-            households.apply_link_action(operator, link.id, LinkAction.CONFIRM, "演示：县级核实")
+            benefit_links.apply_link_action(operator, link.id, LinkAction.CONFIRM, "演示：县级核实")
     db.session.flush()
 
 

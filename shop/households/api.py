@@ -15,7 +15,8 @@ from shop.access import (
     allow,
 )
 from shop.errors import ValidationFailed
-from shop.households import services
+from shop.households import imports, registry
+from shop.households import links as benefit_links
 from shop.households.rules import LinkAction
 from shop.households.schemas import (
     CooperativeShareAnswerSchema,
@@ -33,6 +34,7 @@ from shop.households.schemas import (
     SourcingAnswerSchema,
     SourcingSchema,
 )
+from shop.settlement import shares
 
 blp = Blueprint(
     "households_api", __name__, url_prefix="/api/v1", description="Beneficiary households and benefit links (利益联结)"
@@ -49,7 +51,7 @@ def list_households(query):
     """Households in the caller's scope: operators all, county reviewers their county, province reviewers their
     province, cooperative staff those linked to their cooperative. Personal fields are masked except for
     operators and the county reviewers of the household's county."""
-    return services.list_households(current_user, **query)
+    return registry.list_households(current_user, **query)
 
 
 @blp.route("/households/<int:household_id>", methods=["GET"])
@@ -58,7 +60,7 @@ def list_households(query):
 @blp.doc(security=BEARER)
 def get_household(household_id):
     """One household (masked as in the list); 404 outside the caller's scope."""
-    return services.get_household(current_user, household_id)
+    return registry.get_household(current_user, household_id)
 
 
 @blp.route("/households/import", methods=["POST"])
@@ -86,7 +88,7 @@ def import_households():
     upload = request.files.get("file")
     if upload is None:
         raise ValidationFailed.on("file", _("Attach the CSV file as the multipart field 'file'."))
-    return services.import_households(current_user, upload.read())
+    return imports.import_households(current_user, upload.read())
 
 
 @blp.route("/cooperatives/<int:cooperative_id>/links", methods=["GET"])
@@ -96,7 +98,8 @@ def import_households():
 def cooperative_links(cooperative_id):
     """The cooperative's benefit links, every status."""
     return [
-        services.link_view(current_user, link) for link in services.links_of_cooperative(current_user, cooperative_id)
+        benefit_links.link_view(current_user, link)
+        for link in benefit_links.links_of_cooperative(current_user, cooperative_id)
     ]
 
 
@@ -108,8 +111,8 @@ def cooperative_links(cooperative_id):
 def propose_link(payload, cooperative_id):
     """Propose a link to a household named by its registry number; it shares income once the household's
     county reviewer confirms it. The household is shown masked."""
-    link = services.propose_link(current_user, cooperative_id, **payload)
-    return services.link_view(current_user, link)
+    link = benefit_links.propose_link(current_user, cooperative_id, **payload)
+    return benefit_links.link_view(current_user, link)
 
 
 @blp.route("/links", methods=["GET"])
@@ -119,12 +122,12 @@ def propose_link(payload, cooperative_id):
 @blp.doc(security=BEARER)
 def list_links(query):
     """Links the caller may act on (county reviewers: their counties'; staff: their cooperatives'), oldest first."""
-    return [services.link_view(current_user, link) for link in services.list_links(current_user, **query)]
+    return [benefit_links.link_view(current_user, link) for link in benefit_links.list_links(current_user, **query)]
 
 
 def _act(link_id: int, action: LinkAction, note: str):
-    link = services.apply_link_action(current_user, link_id, action, note)
-    return services.link_view(current_user, link)
+    link = benefit_links.apply_link_action(current_user, link_id, action, note)
+    return benefit_links.link_view(current_user, link)
 
 
 @blp.route("/links/<int:link_id>/confirm", methods=["POST"])
@@ -164,11 +167,11 @@ def end_link(payload, link_id):
 @blp.doc(security=BEARER)
 def set_cooperative_share(payload, cooperative_id):
     """Set the cooperative's household share (basis points); refused when PLATFORM_FEE_BP + share > 10000."""
-    cooperative = services.set_cooperative_share(current_user, cooperative_id, payload["household_share_bp"])
+    cooperative = shares.set_cooperative_share(current_user, cooperative_id, payload["household_share_bp"])
     return {
         "id": cooperative.id,
         "household_share_bp": cooperative.household_share_bp,
-        "platform_fee_bp": services.platform_fee_bp(),
+        "platform_fee_bp": shares.platform_fee_bp(),
     }
 
 
@@ -179,12 +182,12 @@ def set_cooperative_share(payload, cooperative_id):
 @blp.doc(security=BEARER)
 def set_product_share(payload, product_id):
     """Set a product's own household share (null: its cooperative's)."""
-    product = services.set_product_share(current_user, product_id, payload["household_share_bp"])
+    product = shares.set_product_share(current_user, product_id, payload["household_share_bp"])
     return {
         "product_id": product.id,
         "household_share_bp": product.household_share_bp,
-        "effective_household_share_bp": services.effective_share_bp(product),
-        "platform_fee_bp": services.platform_fee_bp(),
+        "effective_household_share_bp": shares.effective_share_bp(product),
+        "platform_fee_bp": shares.platform_fee_bp(),
     }
 
 
@@ -194,7 +197,7 @@ def set_product_share(payload, product_id):
 @blp.doc(security=BEARER)
 def get_sourcing(product_id):
     """The households a product's income is narrowed to (empty: every confirmed link of its cooperative)."""
-    return {"product_id": product_id, "household_ids": services.sourcing_of(current_user, product_id)}
+    return {"product_id": product_id, "household_ids": benefit_links.sourcing_of(current_user, product_id)}
 
 
 @blp.route("/products/<int:product_id>/sourcing", methods=["PUT"])
@@ -206,5 +209,5 @@ def set_sourcing(payload, product_id):
     """Narrow a product to some of its cooperative's linked households (empty list: no narrowing)."""
     return {
         "product_id": product_id,
-        "household_ids": services.set_product_sourcing(current_user, product_id, payload["household_ids"]),
+        "household_ids": benefit_links.set_product_sourcing(current_user, product_id, payload["household_ids"]),
     }

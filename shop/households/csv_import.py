@@ -1,6 +1,6 @@
 """Reading the household registry CSV that county offices export: encoding, headers, one row's checks.
 
-Pure functions (no database): `services.import_households` adds what needs the database (counties, the
+Pure functions (no database): `shop.households.imports.import_households` adds what needs the database (counties, the
 importer's scope, registry numbers already stored) and writes each row in its own savepoint.
 """
 

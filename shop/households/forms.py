@@ -3,10 +3,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.fields import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from shop.households.labels import LINK_TYPE_LABELS
-from shop.households.rules import LinkAction
+from shop.households.rules import MAX_LINK_WEIGHT, LinkAction
+from shop.settlement.shares import share_refusal
 
 
 class ImportForm(FlaskForm):
@@ -18,7 +19,7 @@ class LinkProposalForm(FlaskForm):
     link_type = SelectField(
         _l("Type of link"), choices=[SelectChoice(t.value, label) for t, label in LINK_TYPE_LABELS.items()]
     )
-    weight = IntegerField(_l("Weight"), default=1, validators=[DataRequired(), NumberRange(min=1, max=10000)])
+    weight = IntegerField(_l("Weight"), default=1, validators=[DataRequired(), NumberRange(min=1, max=MAX_LINK_WEIGHT)])
     note = TextAreaField(_l("Note for the county reviewer"), validators=[Optional(), Length(max=1000)])
 
 
@@ -28,17 +29,24 @@ class LinkActionForm(FlaskForm):
     back = HiddenField()
 
 
+def fits_the_platform_fee(form, field) -> None:
+    """The fee + share rule (shop.settlement.shares.share_refusal), with the message the service gives."""
+    refusal = share_refusal(field.data)
+    if refusal is not None:
+        raise ValidationError(refusal)
+
+
 class ShareForm(FlaskForm):
     household_share_bp = IntegerField(
         _l("Household share (basis points)"),
-        validators=[InputRequired(message=_l("Enter 0 to 10000.")), NumberRange(min=0, max=10000)],
+        validators=[InputRequired(message=_l("Enter 0 to 10000.")), fits_the_platform_fee],
     )
 
 
 class ProductShareForm(FlaskForm):
     household_share_bp = IntegerField(
         _l("This product's household share (basis points; empty: the cooperative's)"),
-        validators=[Optional(), NumberRange(min=0, max=10000)],
+        validators=[Optional(), fits_the_platform_fee],  # Optional: an empty field is the cooperative's share
     )
 
 

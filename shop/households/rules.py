@@ -1,17 +1,19 @@
-"""The benefit link's state machine as data, and the share rule (no database, no Flask).
+"""The benefit link's state machine as data.
 
-`shop.households.services.apply_link_action` is the one function that applies a move; nothing else assigns
-a link's status.
+`shop.households.links.LINK_WORKFLOW` gives this table to `shop.workflow`, whose `apply_move` is the one
+function that moves a link; nothing else assigns a link's status.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from shop.households.models import LinkStatus
+from shop.workflow import Move
+from shop.workflow import move as _move
 
-MAX_BP = 10000
+# A link's weight is its part of the household share, relative to the cooperative's other links.
+MAX_LINK_WEIGHT = 10000
 
 
 class LinkAction(StrEnum):
@@ -26,35 +28,14 @@ class LinkActor(StrEnum):
     OPERATOR = "operator"
 
 
-@dataclass(frozen=True)
-class Move:
-    to: LinkStatus
-    actors: frozenset[LinkActor]
-    note_required: bool = False
-
-
-def _move(to: LinkStatus, *actors: LinkActor, note_required: bool = False) -> Move:
-    return Move(to, frozenset(actors), note_required)
-
-
 L, A, R = LinkStatus, LinkAction, LinkActor
 LINK_TRANSITIONS: dict[tuple[LinkStatus, LinkAction], Move] = {
     (L.PROPOSED, A.CONFIRM): _move(L.CONFIRMED, R.COUNTY_REVIEWER, R.OPERATOR),
-    (L.PROPOSED, A.REJECT): _move(L.REJECTED, R.COUNTY_REVIEWER, R.OPERATOR, note_required=True),
+    (L.PROPOSED, A.REJECT): _move(L.REJECTED, R.COUNTY_REVIEWER, R.OPERATOR, reason_required=True),
     # The cooperative withdraws a proposal, or either side ends a confirmed link: later settlements skip it.
     (L.PROPOSED, A.END): _move(L.ENDED, R.COOPERATIVE, R.COUNTY_REVIEWER, R.OPERATOR),
     (L.CONFIRMED, A.END): _move(L.ENDED, R.COOPERATIVE, R.COUNTY_REVIEWER, R.OPERATOR),
 }
 
-
-def share_problem(share_bp: int | None, platform_fee_bp: int, *, nullable: bool = False) -> str | None:
-    """What is wrong with a household share in basis points, as a message key; None when it is fine.
-
-    "range": not a whole number from 0 to 10000; "over_total": the platform fee plus the share exceed 100 %."""
-    if share_bp is None:
-        return None if nullable else "range"
-    if isinstance(share_bp, bool) or not isinstance(share_bp, int) or not 0 <= share_bp <= MAX_BP:
-        return "range"
-    if platform_fee_bp + share_bp > MAX_BP:
-        return "over_total"
-    return None
+# In which capacity an event names someone who holds several (a reviewer who also works for the cooperative).
+LINK_CAPACITY_ORDER = (R.COUNTY_REVIEWER, R.OPERATOR, R.COOPERATIVE)

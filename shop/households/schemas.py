@@ -2,6 +2,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shop.households.models import HouseholdStatus, LinkStatus, LinkType
+from shop.households.rules import MAX_LINK_WEIGHT
+from shop.settlement.shares import share_refusal
 from shop.web.inputs import RowId
 
 MASKED = (
@@ -72,7 +74,7 @@ class ImportReportSchema(ma.Schema):
 class LinkCreateSchema(ma.Schema):
     registry_number = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
     link_type = ma.fields.String(required=True, validate=validate.OneOf([t.value for t in LinkType]))
-    weight = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=10000))
+    weight = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=MAX_LINK_WEIGHT))
     note = ma.fields.String(load_default="", validate=validate.Length(max=1000))
 
 
@@ -109,9 +111,20 @@ class LinkSchema(ma.Schema):
     history = ma.fields.List(ma.fields.Nested(LinkEventSchema), metadata={"description": "Every change, oldest first"})
 
 
+def fits_the_platform_fee(share_bp: int) -> None:
+    """The fee + share rule (shop.settlement.shares.share_refusal), with the message the service gives
+    (marshmallow does not validate a null, which a product's share may be)."""
+    refusal = share_refusal(share_bp)
+    if refusal is not None:
+        raise ma.ValidationError(refusal)
+
+
 class CooperativeShareSchema(ma.Schema):
     household_share_bp = ma.fields.Integer(
-        required=True, strict=True, metadata={"description": "Basis points of each settled line (1000 = 10 %)"}
+        required=True,
+        strict=True,
+        validate=fits_the_platform_fee,
+        metadata={"description": "Basis points of each settled line (1000 = 10 %)"},
     )
 
 
@@ -123,7 +136,11 @@ class CooperativeShareAnswerSchema(ma.Schema):
 
 class ProductShareSchema(ma.Schema):
     household_share_bp = ma.fields.Integer(
-        required=True, strict=True, allow_none=True, metadata={"description": "null: the cooperative's share"}
+        required=True,
+        strict=True,
+        allow_none=True,
+        validate=fits_the_platform_fee,
+        metadata={"description": "null: the cooperative's share"},
     )
 
 

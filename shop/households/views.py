@@ -18,7 +18,8 @@ from shop.access import (
 from shop.catalog.services import get_product, products_of
 from shop.cooperatives.services import get_cooperative, require_manager
 from shop.errors import DomainError
-from shop.households import services
+from shop.households import imports, registry
+from shop.households import links as benefit_links
 from shop.households.forms import (
     ImportForm,
     LinkActionForm,
@@ -37,9 +38,18 @@ from shop.households.labels import (
 )
 from shop.households.models import HouseholdStatus
 from shop.households.privacy import HouseholdView
+from shop.households.rules import MAX_LINK_WEIGHT
+from shop.settlement import shares
+from shop.settlement.rules import BASIS_POINTS
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("households", __name__)
+
+
+@bp.context_processor
+def _limits() -> dict:
+    """The limits the pages' number inputs state (the rules hold them; the services check them)."""
+    return {"basis_points": BASIS_POINTS, "max_link_weight": MAX_LINK_WEIGHT}
 
 
 @bp.app_context_processor
@@ -70,14 +80,14 @@ def index():
         "status": request.args.get("status") if request.args.get("status") in set(HouseholdStatus) else None,
         "q": request.args.get("q", "").strip()[:32] or None,
     }
-    page = services.list_households(current_user, **filters, page=request.args.get("page", 1, type=int))
+    page = registry.list_households(current_user, **filters, page=request.args.get("page", 1, type=int))
     return render_template(
         "households/list.html",
         page=page,
         filters=filters,
-        counties=services.counties_in_scope(current_user),
-        may_import=services.may_import(current_user),
-        pending=len(services.pending_links(current_user)) if services.may_import(current_user) else 0,
+        counties=registry.counties_in_scope(current_user),
+        may_import=imports.may_import(current_user),
+        pending=len(benefit_links.pending_links(current_user)) if imports.may_import(current_user) else 0,
     )
 
 
@@ -88,7 +98,7 @@ def import_page():
     report = None
     if form.validate_on_submit():
         try:
-            report = services.import_households(current_user, form.file.data.read())
+            report = imports.import_households(current_user, form.file.data.read())
         except DomainError as error:
             show_domain_error(form, error)
             g.use_case_failed = True
@@ -105,12 +115,12 @@ def import_page():
 @bp.route("/households/<int:household_id>")
 @allow(HOUSEHOLD_VIEWERS)
 def detail(household_id: int):
-    household = services.get_household(current_user, household_id)
-    links = services.links_of_household(current_user, household_id)
+    household = registry.get_household(current_user, household_id)
+    links = benefit_links.links_of_household(current_user, household_id)
     return render_template(
         "households/detail.html",
         household=household,
-        links=[services.link_view(current_user, link) for link in links],
+        links=[benefit_links.link_view(current_user, link) for link in links],
         action_form=LinkActionForm(formdata=None),
         ledger_url=ledger_url(household),
     )
@@ -119,7 +129,7 @@ def detail(household_id: int):
 @bp.route("/households/links/pending")
 @allow(COUNTY_REVIEWERS_AND_OPERATORS)
 def pending():
-    links = [services.link_view(current_user, link) for link in services.pending_links(current_user)]
+    links = [benefit_links.link_view(current_user, link) for link in benefit_links.pending_links(current_user)]
     return render_template("households/pending.html", links=links, action_form=LinkActionForm(formdata=None))
 
 
@@ -127,7 +137,7 @@ def pending():
 @allow(LINK_PARTIES)
 def act_on_link(link_id: int):
     form = LinkActionForm()
-    link = services.get_link(current_user, link_id)
+    link = benefit_links.get_link(current_user, link_id)
     targets = {
         "pending": url_for("households.pending"),
         "household": url_for("households.detail", household_id=link.household_id),
@@ -137,7 +147,7 @@ def act_on_link(link_id: int):
     if not form.validate_on_submit():
         return redirect_after_refusal(DomainError(_("The form expired: please try again.")), target)
     try:
-        services.apply_link_action(current_user, link_id, form.action.data, form.note.data or "")
+        benefit_links.apply_link_action(current_user, link_id, form.action.data, form.note.data or "")
     except DomainError as error:
         return redirect_after_refusal(error, target)
     flash(_("Done."), "success")
@@ -161,7 +171,7 @@ def cooperative_links(cooperative_id: int):
     form = LinkProposalForm()
     if form.validate_on_submit():
         try:
-            services.propose_link(
+            benefit_links.propose_link(
                 current_user,
                 cooperative_id,
                 form.registry_number.data,
@@ -175,7 +185,8 @@ def cooperative_links(cooperative_id: int):
             flash(_("Link proposed; the county reviewer of the household's county will confirm it."), "success")
             return redirect(url_for("households.cooperative_links", cooperative_id=cooperative_id))
     links = [
-        services.link_view(current_user, link) for link in services.links_of_cooperative(current_user, cooperative_id)
+        benefit_links.link_view(current_user, link)
+        for link in benefit_links.links_of_cooperative(current_user, cooperative_id)
     ]
     return render_form(
         "households/cooperative_links.html",
@@ -193,7 +204,7 @@ def cooperative_share(cooperative_id: int):
     form = ShareForm(obj=cooperative)
     if form.validate_on_submit():
         try:
-            services.set_cooperative_share(current_user, cooperative_id, form.household_share_bp.data)
+            shares.set_cooperative_share(current_user, cooperative_id, form.household_share_bp.data)
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -204,7 +215,7 @@ def cooperative_share(cooperative_id: int):
         form,
         cooperative=cooperative,
         products=products_of(cooperative_id),
-        platform_fee_bp=services.platform_fee_bp(),
+        platform_fee_bp=shares.platform_fee_bp(),
     )
 
 
@@ -216,7 +227,7 @@ def product_households(product_id: int):
     require_manager(current_user, product.cooperative_id)
     share_form = ProductShareForm(prefix="share", obj=None if request.method == "POST" else product)
     sourcing_form = SourcingForm(prefix="sourcing")
-    households = services.linked_households(current_user, product.cooperative_id)
+    households = benefit_links.linked_households(current_user, product.cooperative_id)
     sourcing_form.household_ids.choices = [
         (h.id, f"{h.registry_number} · {h.head_name} · {h.village}") for h in households
     ]
@@ -226,17 +237,17 @@ def product_households(product_id: int):
     if submitted is not None and submitted.validate_on_submit():
         try:
             if submitted is share_form:
-                services.set_product_share(current_user, product_id, share_form.household_share_bp.data)
+                shares.set_product_share(current_user, product_id, share_form.household_share_bp.data)
                 flash(_("Household share saved."), "success")
             else:
-                services.set_product_sourcing(current_user, product_id, sourcing_form.household_ids.data or [])
+                benefit_links.set_product_sourcing(current_user, product_id, sourcing_form.household_ids.data or [])
                 flash(_("Sourcing saved."), "success")
         except DomainError as error:
             show_domain_error(submitted, error)
         else:
             return redirect(url_for("households.product_households", product_id=product_id))
     if request.method == "GET":
-        sourcing_form.household_ids.data = services.sourcing_of(current_user, product_id)
+        sourcing_form.household_ids.data = benefit_links.sourcing_of(current_user, product_id)
     status = 422 if submitted is not None else 200
     return render_template(
         "households/product.html",
@@ -244,5 +255,5 @@ def product_households(product_id: int):
         share_form=share_form,
         sourcing_form=sourcing_form,
         households=households,
-        platform_fee_bp=services.platform_fee_bp(),
+        platform_fee_bp=shares.platform_fee_bp(),
     ), status

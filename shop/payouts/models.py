@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
-from shop.types import UTCDateTime, sql_in, utcnow
+from shop.types import UTCDateTime, append_only, sql_in, utcnow
 
 
 class PayoutLineStatus(StrEnum):
@@ -60,3 +60,27 @@ class PayoutLine(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     batch: Mapped[PayoutBatch] = relationship(back_populates="lines")
+    events: Mapped[list[PayoutLineEvent]] = relationship(order_by="PayoutLineEvent.id", viewonly=True)
+
+
+class PayoutLineEvent(db.Model):
+    """Every move of a payout line: who recorded the bank's answer, in which capacity, when, from and to which
+    status, and the note. Append-only (the ORM and database triggers refuse changes)."""
+
+    __tablename__ = "payout_line_events"
+    __table_args__ = (
+        CheckConstraint(sql_in("from_status", PayoutLineStatus), name="from_status_known"),
+        CheckConstraint(sql_in("to_status", PayoutLineStatus), name="to_status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("payout_lines.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(20), default="")  # '': recorded before events were kept
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+append_only(PayoutLineEvent, what="payout line events")

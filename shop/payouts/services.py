@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from shop.accounts.models import User
 from shop.accounts.roles import Role
@@ -16,9 +16,34 @@ from shop.extensions import db
 from shop.households.models import Household
 from shop.ledger import services as ledger
 from shop.ledger.models import Account, AccountKind, EntryCode, Side
-from shop.payouts.models import PayoutBatch, PayoutLine, PayoutLineStatus
+from shop.payouts.models import PayoutBatch, PayoutLine, PayoutLineEvent, PayoutLineStatus
+from shop.payouts.rules import ACTION_FOR_OUTCOME, PAYOUT_LINE_TRANSITIONS
 from shop.types import utcnow
 from shop.web.downloads import yuan_cell
+from shop.workflow import Applied, Workflow, apply_move
+
+
+def _record_line_move(applied: Applied) -> PayoutLineEvent:
+    """The event of a payout line's move: who, in which capacity, when, from, to, why."""
+    return PayoutLineEvent(
+        line_id=applied.row.id,
+        from_status=applied.origin,
+        to_status=applied.to,
+        actor_id=applied.actor.id if applied.actor is not None else None,
+        actor_role=applied.capacity,
+        note=applied.reason,
+        at=applied.at,
+    )
+
+
+PAYOUT_LINE_WORKFLOW = Workflow(
+    "payout_line",
+    PayoutLine,
+    PAYOUT_LINE_TRANSITIONS,
+    record=_record_line_move,
+    refusal=lambda action: _("Only platform operators handle payouts."),
+)
+OPERATOR_CAPACITY = frozenset({"operator"})  # record_outcomes is for operators only (checked first)
 
 
 def _require_operator(user: User) -> None:
@@ -115,7 +140,8 @@ def list_batches(operator: User) -> list[PayoutBatch]:
 def record_outcomes(operator: User, batch_id: int, outcomes: dict[int, str], note: str = "") -> PayoutBatch:
     """The bank's answer: each line paid (in transit → bank) or failed (in transit → back to the payable).
 
-    A line is decided once (a conditional UPDATE), so the same amount can never be paid twice."""
+    A line is decided once (its move by shop.workflow, a conditional UPDATE with an event), so the same amount
+    can never be paid twice."""
     batch = get_batch(operator, batch_id)
     known = {line.id: line for line in batch.lines}
     unknown = sorted(set(outcomes) - set(known))
@@ -131,14 +157,7 @@ def record_outcomes(operator: User, batch_id: int, outcomes: dict[int, str], not
     bank = ledger.account_id(AccountKind.BANK)
     for line_id in sorted(outcomes):
         line, outcome = known[line_id], outcomes[line_id]
-        decided = db.session.execute(
-            update(PayoutLine)
-            .where(PayoutLine.id == line_id, PayoutLine.status == PayoutLineStatus.IN_TRANSIT)
-            .values(status=outcome, note=note, decided_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if decided != 1:
-            raise InvalidTransition(_("Payout line %(id)s was already recorded as paid or failed.", id=line_id))
+        _record_outcome(line, outcome, operator, note)
         code, target = (
             (EntryCode.PAYOUT_PAID, bank)
             if outcome == PayoutLineStatus.PAID
@@ -152,8 +171,27 @@ def record_outcomes(operator: User, batch_id: int, outcomes: dict[int, str], not
             created_by_id=operator.id,
             memo=note,
         )
+    db.session.flush()
     db.session.expire(batch)
     return batch
+
+
+def _record_outcome(line: PayoutLine, outcome: str, operator: User, note: str) -> None:
+    """Move one line by the bank's answer (shop.workflow: a conditional UPDATE and an event), once: a line
+    already recorded, also by someone else just now, is refused, so the same amount is never paid twice."""
+    try:
+        apply_move(
+            PAYOUT_LINE_WORKFLOW,
+            line,
+            ACTION_FOR_OUTCOME[PayoutLineStatus(outcome)],
+            actor=operator,
+            capacities=OPERATOR_CAPACITY,
+            reason=note,
+            note=note,
+            decided_at=utcnow(),
+        )
+    except InvalidTransition:
+        raise InvalidTransition(_("Payout line %(id)s was already recorded as paid or failed.", id=line.id)) from None
 
 
 def mark_all_paid(operator: User, batch_id: int, note: str = "") -> PayoutBatch:

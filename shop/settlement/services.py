@@ -15,13 +15,13 @@ from shop.catalog.models import Product
 from shop.cooperatives.models import Cooperative
 from shop.errors import ValidationFailed
 from shop.extensions import db
-from shop.households.services import platform_fee_bp
 from shop.ledger import services as ledger
 from shop.ledger.models import AccountKind, EntryCode, JournalEntry, Part, Posting, Side
 from shop.orders.models import OrderLine, Refund
 from shop.settlement import sql
 from shop.settlement.models import LineSettlement, SettlementRun, ShipmentSettlement
-from shop.settlement.rules import BASIS_POINTS, split_reversal
+from shop.settlement.rules import BASIS_POINTS, fee_and_share_fit, split_reversal
+from shop.settlement.shares import platform_fee_bp
 from shop.types import UTCDateTime, utcnow
 
 _TIMES = ("now", "cutoff")
@@ -100,9 +100,9 @@ def settle_due(actor: User | None = None, now: datetime | None = None) -> Settle
 def _refuse_shares_above_the_whole(fee_bp: int) -> None:
     """The platform fee plus a household share must leave the cooperative ≥ 0: refuse the whole run, clearly,
     when PLATFORM_FEE_BP was raised above what a cooperative or product share allows."""
-    if not 0 <= fee_bp <= BASIS_POINTS:
+    if not fee_and_share_fit(fee_bp, 0):
         raise ValidationFailed.on("PLATFORM_FEE_BP", _("The platform fee must be 0 to 10000 basis points."))
-    limit = BASIS_POINTS - fee_bp
+    limit = BASIS_POINTS - fee_bp  # fee_and_share_fit(fee_bp, share) as a condition on the share column
     too_high = (
         db.session.scalars(
             select(Cooperative.name).where(Cooperative.household_share_bp > limit).order_by(Cooperative.id).limit(5)

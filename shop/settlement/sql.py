@@ -7,6 +7,8 @@ platform accounts' ids."""
 
 from __future__ import annotations
 
+from shop.settlement.rules import BASIS_POINTS, HOUSEHOLD_SHARE_SQL
+
 OPEN_ACCOUNTS = """
 INSERT INTO ledger_accounts (key, kind, normal_side, cooperative_id, household_id, balance_fen)
 SELECT 'cooperative_payable:' || c.id, 'cooperative_payable', 'credit', c.id, CAST(NULL AS INTEGER), 0
@@ -40,7 +42,7 @@ CREATE_STAGES = [
 FIND_DUE_LINES = """
 INSERT INTO settle_due_lines (line_id, amount_fen, fee_bp, household_bp)
 SELECT l.id, l.line_total_fen - COALESCE(refunded.amount_fen, 0), :fee_bp,
-       COALESCE(p.household_share_bp, c.household_share_bp)
+       HOUSEHOLD_SHARE
 FROM shipments s
 JOIN order_lines l ON l.shipment_id = s.id
 JOIN orders o ON o.id = l.order_id
@@ -58,7 +60,7 @@ WHERE s.settled_at IS NULL AND s.status = 'delivered' AND s.delivered_at <= :cut
   AND NOT EXISTS (
       SELECT 1 FROM refund_lines rl JOIN refunds r ON r.id = rl.refund_id
       WHERE rl.order_line_id = l.id AND r.status IN ('requested', 'approved'))
-"""
+""".replace("HOUSEHOLD_SHARE", HOUSEHOLD_SHARE_SQL.format(product="p", cooperative="c"))
 
 # The primary key of line_settlements is the line: a line another run settled meanwhile is skipped.
 CLAIM_LINES = """
@@ -95,7 +97,8 @@ WHERE ss.run_id = :run AND ss.amount_fen > 0
 SPLIT_LINES = """
 WITH due AS (
     SELECT ls.order_line_id AS line_id, CAST(ls.amount_fen AS BIGINT) AS a, ls.fee_bp, ls.household_bp,
-           10000 - ls.fee_bp - ls.household_bp AS cooperative_bp, l.cooperative_id, l.product_id, e.id AS entry_id
+           BASIS_POINTS - ls.fee_bp - ls.household_bp AS cooperative_bp, l.cooperative_id, l.product_id,
+           e.id AS entry_id
     FROM line_settlements ls
     JOIN order_lines l ON l.id = ls.order_line_id
     JOIN journal_entries e ON e.order_line_id = ls.order_line_id AND e.code = 'settle'
@@ -103,9 +106,9 @@ WITH due AS (
 ),
 floors AS (
     SELECT line_id, a, cooperative_id, product_id, entry_id,
-           a * fee_bp / 10000 AS f0, a * fee_bp % 10000 AS fr,
-           a * household_bp / 10000 AS h0, a * household_bp % 10000 AS hr,
-           a * cooperative_bp / 10000 AS c0, a * cooperative_bp % 10000 AS cr
+           a * fee_bp / BASIS_POINTS AS f0, a * fee_bp % BASIS_POINTS AS fr,
+           a * household_bp / BASIS_POINTS AS h0, a * household_bp % BASIS_POINTS AS hr,
+           a * cooperative_bp / BASIS_POINTS AS c0, a * cooperative_bp % BASIS_POINTS AS cr
     FROM due
 )
 INSERT INTO settle_lines (line_id, entry_id, cooperative_id, product_id, a, fee, households, cooperative)
@@ -117,7 +120,7 @@ SELECT line_id, entry_id, cooperative_id, product_id, a,
        c0 + CASE WHEN 1 + CASE WHEN fr >= cr THEN 1 ELSE 0 END + CASE WHEN hr >= cr THEN 1 ELSE 0 END
                       <= a - f0 - h0 - c0 THEN 1 ELSE 0 END
 FROM floors
-"""
+""".replace("BASIS_POINTS", str(BASIS_POINTS))
 
 # The households' part of each line over its confirmed links (narrowed to the product's sourcing when it has
 # one), by weight, largest remainder, ties by household id then link id. A line whose households' part is 0

@@ -13,7 +13,7 @@ from shop.accounts.models import User
 from shop.accounts.roles import Role
 from shop.errors import InvalidTransition
 from shop.extensions import db
-from shop.households import services
+from shop.households import links
 from shop.households.models import BenefitLink, LinkStatus
 from tests.factories import RAOYANG, SHENZHOU
 
@@ -146,7 +146,7 @@ def test_the_confirmation_is_a_conditional_update_so_a_stale_read_loses(app, mak
             .execution_options(synchronize_session=False)
         )
         with pytest.raises(InvalidTransition):
-            services.apply_link_action(reviewer, link_id, "confirm")
+            links.apply_link_action(reviewer, link_id, "confirm")
         db.session.rollback()
 
 
@@ -159,7 +159,7 @@ def test_two_county_reviewers_confirm_at_once_one_wins(app, make, people, househ
 
     def first():
         with app.app_context():
-            services.apply_link_action(db.session.get(User, people["county_id"]), link_id, "confirm")
+            links.apply_link_action(db.session.get(User, people["county_id"]), link_id, "confirm")
             first_has_written.set()
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
@@ -179,7 +179,7 @@ def test_two_county_reviewers_confirm_at_once_one_wins(app, make, people, househ
         assert first_has_written.wait(20)
         with app.app_context():
             try:
-                services.apply_link_action(db.session.get(User, second_id), link_id, "confirm")
+                links.apply_link_action(db.session.get(User, second_id), link_id, "confirm")
                 db.session.commit()
                 outcome["second"] = "confirmed"
             except InvalidTransition:

@@ -6,7 +6,8 @@ import pytest
 
 from shop.households.models import LinkStatus
 from shop.households.privacy import mask_account_number, mask_id_number, mask_name
-from shop.households.rules import LINK_TRANSITIONS, LinkAction, LinkActor, share_problem
+from shop.households.rules import LINK_TRANSITIONS, LinkAction, LinkActor
+from shop.settlement.rules import share_problem
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,7 @@ S, A, R = LinkStatus, LinkAction, LinkActor
 def test_each_move_of_the_link_table(origin, action, to, actors):
     move = LINK_TRANSITIONS[(origin, action)]
     assert move.to == to and move.actors == actors
-    assert move.note_required == (action == A.REJECT)
+    assert move.reason_required == (action == A.REJECT)
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from shop.accounts.models import User
 from shop.catalog.models import Product
 from shop.cooperatives.models import Cooperative
+from tests.conftest import csrf_token, login
 from tests.factories import RAOYANG
 
 
@@ -78,3 +80,20 @@ def test_a_product_narrows_its_sourcing_to_linked_households_only(client, make, 
         ).status_code
         == 403
     )
+
+
+def test_the_share_form_refuses_a_share_that_does_not_fit_the_fee_with_the_services_message(
+    app, make, people, platform_fee
+):
+    staff = app.test_client()
+    login(staff, make.get(User, people["staff_id"]).email)
+    url = f"/coop/{people['cooperative']}/household-share"
+    token = csrf_token(staff, url)
+    refused = staff.post(
+        url, data={"csrf_token": token, "household_share_bp": "9501"}, headers={"Accept-Language": "en"}
+    )
+    assert refused.status_code == 422
+    assert "The platform fee (500 bp) plus this share would exceed 10000 bp" in refused.get_data(as_text=True)
+    assert make.get(Cooperative, people["cooperative"]).household_share_bp != 9501
+    assert staff.post(url, data={"csrf_token": token, "household_share_bp": "9500"}).status_code == 302
+    assert make.get(Cooperative, people["cooperative"]).household_share_bp == 9500

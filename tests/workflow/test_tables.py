@@ -13,8 +13,13 @@ from shop.errors import InvalidTransition, NotAllowed, ValidationFailed
 from shop.workflow import WORKFLOWS, check_move
 
 # The modules that define the workflows (importing them registers their tables).
-WORKFLOW_MODULES = ["shop.orders.services", "shop.cooperatives.services"]
-EXPECTED = {"order", "shipment", "cooperative"}
+WORKFLOW_MODULES = [
+    "shop.orders.services",
+    "shop.cooperatives.services",
+    "shop.households.links",
+    "shop.payouts.services",
+]
+EXPECTED = {"order", "shipment", "cooperative", "benefit_link", "payout_line"}
 
 for module in WORKFLOW_MODULES:
     importlib.import_module(module)
