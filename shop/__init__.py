@@ -175,7 +175,7 @@ def _register_hooks(app: Flask) -> None:
         if response.status_code < 400 and not g.get("use_case_failed"):
             db.session.commit()
             if g.get("outbox_has_mail"):
-                from shop.notifications.services import send_pending
+                from shop.notifications.outbox import send_pending
 
                 send_pending()  # after the commit; a failure leaves the mail in the outbox, never undoes the order
         else:
