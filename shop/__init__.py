@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = RowIdConverter  # before any route is added: every <int:…> is a row id
     _register_blueprints(app)
     _register_hooks(app)
+    _connect_receivers()
     _register_cli(app)
     _register_template_helpers(app)
     return app
@@ -175,7 +176,7 @@ def _register_hooks(app: Flask) -> None:
         if response.status_code < 400 and not g.get("use_case_failed"):
             db.session.commit()
             if g.get("outbox_has_mail"):
-                from shop.notifications.services import send_pending
+                from shop.notifications.outbox import send_pending
 
                 send_pending()  # after the commit; a failure leaves the mail in the outbox, never undoes the order
         else:
@@ -213,14 +214,24 @@ def _policy_for(stripe_js_url: str, inline_scripts: bool) -> str:
     )
 
 
+def _connect_receivers() -> None:
+    """The areas that build on payments hear what it announces (shop/payments/signals.py), so payments imports
+    none of them. Connecting the same receiver again (a second app, in tests) changes nothing."""
+    from shop.orders.refunds import connect_signals
+
+    connect_signals()
+
+
 def _register_cli(app: Flask) -> None:
     from certification.cli import certification_cli
     from shop.demo.cli import seed_demo
+    from shop.orders.payback import refunds_reconcile_command
     from shop.payments.cli import notifications_cli, orders_cli, payments_cli
     from shop.settlement.cli import ledger_cli, settle_command
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(certification_cli)
+    orders_cli.add_command(refunds_reconcile_command)
     app.cli.add_command(orders_cli)
     app.cli.add_command(payments_cli)
     app.cli.add_command(notifications_cli)

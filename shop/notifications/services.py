@@ -1,22 +1,16 @@
-"""Queue e-mails inside a use case; send them after the commit. A failure to send never undoes anything."""
+"""Queue e-mails inside a use case: written to the outbox with the change they announce, never sent here.
+
+The sending job is an entry point of its own (shop/notifications/outbox.py), run after the commit."""
 
 from __future__ import annotations
 
-import logging
-import smtplib
-from email.message import EmailMessage
-
-from flask import current_app, g
-from sqlalchemy import select, update
+from flask import g
+from sqlalchemy import select
 
 from shop.accounts.models import User, UserRole
 from shop.accounts.roles import Role
 from shop.extensions import db
 from shop.notifications.models import OutboxEmail
-from shop.types import utcnow
-
-log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
 
 
 def queue(to_address: str, subject: str, body: str) -> None:
@@ -33,57 +27,6 @@ def staff_addresses(cooperative_id: int) -> list[str]:
             .where(UserRole.role == Role.COOPERATIVE_STAFF, UserRole.cooperative_id == cooperative_id, User.active)
         )
     )
-
-
-def send_pending(limit: int = 50) -> int:
-    """Send what waits in the outbox over SMTP (MAIL_SERVER); returns how many were sent. Never raises."""
-    if not current_app.config.get("MAIL_SERVER"):
-        return 0
-    sent = 0
-    try:
-        waiting = db.session.scalars(
-            select(OutboxEmail)
-            .where(OutboxEmail.sent_at.is_(None), OutboxEmail.attempts < MAX_ATTEMPTS)
-            .order_by(OutboxEmail.id)
-            .limit(limit)
-        ).all()
-        db.session.commit()
-        if not waiting:
-            return 0
-        config = current_app.config
-        with smtplib.SMTP(config["MAIL_SERVER"], config.get("MAIL_PORT", 25), timeout=10) as smtp:
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
-            for email in waiting:
-                message = EmailMessage()
-                message["From"], message["To"], message["Subject"] = (
-                    config["MAIL_FROM"],
-                    email.to_address,
-                    email.subject,
-                )
-                message.set_content(email.body)
-                try:
-                    smtp.send_message(message)
-                except smtplib.SMTPException as error:
-                    db.session.execute(
-                        update(OutboxEmail)
-                        .where(OutboxEmail.id == email.id)
-                        .values(attempts=OutboxEmail.attempts + 1, last_error=str(error)[:500])
-                    )
-                else:
-                    db.session.execute(
-                        update(OutboxEmail)
-                        .where(OutboxEmail.id == email.id)
-                        .values(sent_at=utcnow(), attempts=OutboxEmail.attempts + 1)
-                    )
-                    sent += 1
-                db.session.commit()
-    except (OSError, smtplib.SMTPException) as error:
-        db.session.rollback()
-        log.warning("sending e-mail failed; it stays in the outbox: %s", error)
-    return sent
 
 
 # --- What the shop tells people (always in Chinese: the buyers and cooperatives are in China) ---------------

@@ -13,7 +13,7 @@ from shop.access import (
 )
 from shop.accounts.roles import Role
 from shop.cart import services as cart
-from shop.orders import services, visibility
+from shop.orders import payback, refunds, services, visibility
 from shop.orders.schemas import (
     CartItemInputSchema,
     CartSchema,
@@ -26,7 +26,6 @@ from shop.orders.schemas import (
     RefundSchema,
     ShipSchema,
 )
-from shop.payments import refunds
 from shop.payments import services as payments
 
 blp = Blueprint("orders_api", __name__, url_prefix="/api/v1", description="Cart and orders")
@@ -141,7 +140,7 @@ def _items(payload) -> list[tuple[int, int]]:
 def request_refund(payload, order_id):
     """The buyer asks for lines or quantities back before completion; an operator refunds directly, also after."""
     if current_user.has_role(Role.OPERATOR) and services.get_order(current_user, order_id).buyer_id != current_user.id:
-        return refunds.operator_refund(
+        return payback.refund_directly(
             current_user, order_id, _items(payload), payload["reason"], payload["return_stock"]
         )
     return refunds.request_refund(current_user, order_id, _items(payload), payload["reason"], payload["return_stock"])
@@ -154,7 +153,7 @@ def request_refund(payload, order_id):
 @blp.doc(security=BEARER)
 def approve_refund(payload, refund_id):
     """Approve a refund: the provider pays it back (never more than was paid; 409 otherwise)."""
-    return refunds.approve(current_user, refund_id, payload["note"])
+    return payback.approve(current_user, refund_id, payload["note"])
 
 
 @blp.route("/refunds/<int:refund_id>/reject", methods=["POST"])

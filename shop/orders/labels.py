@@ -38,8 +38,10 @@ EVENT_LABELS = {
     "ship": _l("Shipped"),
     "deliver": _l("Receipt confirmed"),
     "refund_requested": _l("Refund requested"),
+    "refund_approved": _l("Refund approved"),
     "refund_rejected": _l("Refund refused"),
     "refund": _l("Refund paid back"),
+    "refund_reopened": _l("Refund not made by the payment service: awaiting a decision again"),
 }
 REFUND_STATUS_LABELS = {
     "requested": _l("Awaiting decision"),

@@ -20,7 +20,7 @@ from shop.cart.views import current_quantities
 from shop.errors import DomainError, NotFound
 from shop.extensions import db, limiter
 from shop.money import format_fen
-from shop.orders import services, visibility
+from shop.orders import payback, refunds, services, visibility
 from shop.orders.forms import (
     ACTOR_LABELS,
     EVENT_LABELS,
@@ -39,7 +39,7 @@ from shop.orders.forms import (
     refund_form,
 )
 from shop.orders.models import OrderStatus, RefundStatus
-from shop.payments import gateway, refunds
+from shop.payments import gateway
 from shop.payments import services as payments
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 from shop.web.inputs import row_id
@@ -142,7 +142,7 @@ def _render_detail(order, refund_request=None, operator_refund=None):
     is_buyer = order.buyer_id == current_user.id
     is_operator = current_user.has_role(Role.OPERATOR)
     # An order paid outside the provider (the demo's seeded one) has nothing to refund through it: no form
-    # (refunds.py says why to whoever asks anyway). Buyers and operators see the Order itself.
+    # (shop/orders/refunds.py says why to whoever asks anyway). Buyers and operators see the Order itself.
     paid_through_provider = bool(getattr(order, "payment_intent_id", None))
     has_open_lines = paid_through_provider and any(line.refundable_quantity > 0 for line in order.lines)
     if refund_request is None and is_buyer and order.status == OrderStatus.PAID and has_open_lines:
@@ -317,7 +317,7 @@ def _decide(refund_id: int, form, decision, done: str):
 @bp.route("/refunds/<int:refund_id>/approve", methods=["POST"])
 @allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def approve_refund(refund_id: int):
-    return _decide(refund_id, ApproveRefundForm(), refunds.approve, _("The refund was approved and paid back."))
+    return _decide(refund_id, ApproveRefundForm(), payback.approve, _("The refund was approved and paid back."))
 
 
 @bp.route("/refunds/<int:refund_id>/reject", methods=["POST"])
@@ -346,7 +346,7 @@ def operator_refund(order_id: int):
     form = refund_form(order, OperatorRefundForm, prefix="ops")
     if form.validate_on_submit():
         try:
-            refund = refunds.operator_refund(
+            refund = payback.refund_directly(
                 current_user, order_id, form.items(), form.reason.data, form.return_stock.data
             )
         except NotFound:

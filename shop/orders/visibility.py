@@ -17,7 +17,7 @@ from shop.orders.models import Order, OrderEvent, OrderLine, Refund, RefundLine,
 
 # A refund counts in refunded_fen from its approval (the amount is reserved then), as Order.refunded_fen does.
 COUNTED_REFUNDS = (RefundStatus.APPROVED, RefundStatus.SUCCEEDED)
-REFUND_ACTIONS = ("refund_requested", "refund_rejected", "refund")
+REFUND_ACTIONS = ("refund_requested", "refund_approved", "refund_rejected", "refund", "refund_reopened")
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ def _events(order: Order, own_shipments: set[int], refunds: dict[int, Refund], o
 
 
 def _refund_id(event: OrderEvent) -> int | None:
-    """Refund events are noted "#<refund id>: …" (shop.payments.refunds)."""
+    """Refund events are noted "#<refund id>: …" (shop.orders.refunds)."""
     head = event.note.split(":", 1)[0]
     return int(head[1:]) if head.startswith("#") and head[1:].isdigit() else None
 

@@ -3,7 +3,7 @@
 import click
 from flask.cli import AppGroup
 
-from shop.notifications.services import send_pending
+from shop.notifications.outbox import send_pending
 from shop.orders import services as order_services
 from shop.payments import services
 from shop.unit_of_work import use_case

@@ -31,7 +31,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import stripe
@@ -108,6 +108,7 @@ class RefundInfo:
     id: str
     amount_fen: int
     status: str  # Stripe's: pending, requires_action, succeeded, failed, canceled
+    metadata: Mapping[str, str] = field(default_factory=dict)  # as given to `refund` (the shop's refund id)
 
 
 @dataclass(frozen=True)
@@ -396,23 +397,39 @@ def cancel_payment_intent(intent_id: str) -> IntentInfo:
     )
 
 
-def refund(intent_id: str, amount_fen: int, idempotency_key: str) -> RefundInfo:
+def refund(
+    intent_id: str, amount_fen: int, idempotency_key: str, metadata: Mapping[str, str] | None = None
+) -> RefundInfo:
     """Refund `amount_fen` of the intent's payment (call again for the rest: partial refunds add up).
 
     `idempotency_key` makes a retried refund a no-op at Stripe (the emulator ignores it). The caller keeps its
     own ledger of what was refunded: the emulator does not refuse refunds above the amount paid (Stripe does).
+    `metadata` names the caller's own record, so `refunds_of` can find the refund after a crash.
     Never call this inside a database transaction.
     """
     _check_text("intent_id", intent_id)
     _check_amount(amount_fen)
     _check_text("idempotency_key", idempotency_key)
+    params: dict[str, Any] = {"payment_intent": intent_id, "amount": amount_fen}
+    if metadata:
+        params["metadata"] = dict(metadata)
     with _stripe_call(f"Refunding {amount_fen} fen of payment intent {intent_id}"):
-        created = _client().v1.refunds.create(
-            params={"payment_intent": intent_id, "amount": amount_fen},
-            options={"idempotency_key": idempotency_key},
-        )
-    data = _as_dict(created)
-    return RefundInfo(id=data["id"], amount_fen=int(data["amount"]), status=data["status"])
+        created = _client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+    return _refund_info(_as_dict(created))
+
+
+def refunds_of(intent_id: str) -> list[RefundInfo]:
+    """Every refund the provider made of the intent's payment, with its metadata. Never call this inside a
+    database transaction."""
+    _check_text("intent_id", intent_id)
+    with _stripe_call(f"Listing the refunds of payment intent {intent_id}"):
+        listed = _client().v1.refunds.list(params={"payment_intent": intent_id, "limit": 100})
+        return [_refund_info(_as_dict(item)) for item in listed.auto_paging_iter()]
+
+
+def _refund_info(data: dict[str, Any]) -> RefundInfo:
+    metadata = {str(k): str(v) for k, v in (data.get("metadata") or {}).items()}
+    return RefundInfo(id=data["id"], amount_fen=int(data["amount"]), status=data["status"], metadata=metadata)
 
 
 def verify_webhook(payload: bytes, signature_header: str | None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from shop.notifications import services as notifications
 from shop.orders import services as orders
 from shop.orders.labels import ORDER_STATUS_LABELS
 from shop.orders.models import Order, OrderStatus
-from shop.payments import gateway
+from shop.payments import gateway, signals
 from shop.payments.models import PaymentFlag, ProviderEvent
 from shop.types import insert_ignoring_duplicates, utcnow
 from shop.web.inputs import row_id_or_none
@@ -240,9 +240,8 @@ def handle_event(event: dict) -> str:
     if event_type == "payment_intent.succeeded":
         outcome = _succeeded_event(obj, provider_intent)
     elif event_type == "charge.refunded":
-        from shop.payments.refunds import reconcile_charge_refunded  # refunds builds on this module
-
-        outcome = reconcile_charge_refunded(obj)
+        answers = [str(answer) for _receiver, answer in signals.charge_refunded.send(charge=obj) if answer]
+        outcome = "; ".join(answers) or "ignored: nobody reconciles refunds"
     elif event_type in ("payment_intent.payment_failed", "payment_intent.canceled"):
         # These change only the label of an order still awaiting payment, never money or the order's state.
         order = _order_paid_by(obj["id"])

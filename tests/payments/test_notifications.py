@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from shop.accounts.models import User
 from shop.extensions import db
 from shop.notifications.models import OutboxEmail
-from shop.notifications.services import send_pending
+from shop.notifications.outbox import send_pending
 from shop.orders.models import Order
 from tests.payments.helpers import bearer, paid_at_provider, post_event
 

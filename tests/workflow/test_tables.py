@@ -5,6 +5,7 @@ shop.workflow, so a workflow added anywhere is tested here without another line.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from types import SimpleNamespace
 
 import pytest
@@ -12,17 +13,12 @@ import pytest
 from shop.errors import InvalidTransition, NotAllowed, ValidationFailed
 from shop.workflow import WORKFLOWS, check_move
 
-# The modules that define the workflows (importing them registers their tables).
-WORKFLOW_MODULES = [
-    "shop.orders.services",
-    "shop.cooperatives.services",
-    "shop.households.links",
-    "shop.payouts.services",
-]
-EXPECTED = {"order", "shipment", "cooperative", "benefit_link", "payout_line"}
+# Every module of the shop is imported, so every table registers itself wherever it is defined.
+EXPECTED = {"order", "shipment", "refund", "cooperative", "benefit_link", "payout_line"}
 
-for module in WORKFLOW_MODULES:
-    importlib.import_module(module)
+for package in ("shop", "certification"):
+    for module in pkgutil.walk_packages(importlib.import_module(package).__path__, f"{package}."):
+        importlib.import_module(module.name)
 
 
 def _pairs():

@@ -12,9 +12,9 @@ from shop.demo.data import DEMO_PASSWORD
 from shop.extensions import db
 from shop.orders.models import Order, Refund
 from tests.conftest import login
-from tests.payments import test_refunds
+from tests.orders import test_refunds
+from tests.orders.test_refunds import ask, order_of
 from tests.payments.helpers import bearer
-from tests.payments.test_refunds import ask, order_of
 from tests.stripe_emulator import _free_port
 
 paid = test_refunds.paid  # the paid order of the refund tests (a fixture), here for the same stories

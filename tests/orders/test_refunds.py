@@ -13,9 +13,9 @@ from shop.accounts.roles import Role
 from shop.catalog.models import Product
 from shop.errors import DomainError
 from shop.extensions import db
+from shop.orders import payback
 from shop.orders.models import Order
 from shop.payments import gateway
-from shop.payments import refunds as refund_service
 from tests.factories import SHENZHOU
 from tests.payments.helpers import ADDRESS, bearer
 from tests.payments.test_gateway import browser_token
@@ -130,7 +130,7 @@ def test_two_approvals_racing_never_refund_more_than_was_paid(app, client, make,
         with app.app_context():
             start.wait(timeout=10)
             try:
-                refund_service.approve(db.session.get(User, operator), refund_id)
+                payback.approve(db.session.get(User, operator), refund_id)
                 db.session.commit()
                 outcomes.append("approved")
             except DomainError as refusal:

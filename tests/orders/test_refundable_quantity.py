@@ -8,8 +8,8 @@ import pytest
 from shop.accounts.models import User
 from shop.errors import ValidationFailed
 from shop.extensions import db
-from shop.payments import refunds as refund_service
-from tests.payments.test_refunds import ask, paid  # noqa: F401 (paid is a fixture)
+from shop.orders import refunds as refund_service
+from tests.orders.test_refunds import ask, paid  # noqa: F401 (paid is a fixture)
 
 pytestmark = pytest.mark.usefixtures("stripe_config", "app_ctx")
 
