@@ -218,8 +218,10 @@ def _connect_receivers() -> None:
     """The areas that build on payments hear what it announces (shop/payments/signals.py), so payments imports
     none of them. Connecting the same receiver again (a second app, in tests) changes nothing."""
     from shop.orders.refunds import connect_signals
+    from shop.settlement.services import connect_signals as connect_settlement_signals
 
     connect_signals()
+    connect_settlement_signals()
 
 
 def _register_cli(app: Flask) -> None:

@@ -27,9 +27,9 @@ from shop.orders import services as orders
 from shop.orders.labels import EVENT_LABELS, ORDER_STATUS_LABELS, REFUND_STATUS_LABELS
 from shop.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Refund, RefundLine, RefundStatus
 from shop.orders.rules import REFUND_TRANSITIONS
+from shop.orders.signals import refund_paid_back
 from shop.payments import gateway
 from shop.payments.models import PaymentFlag
-from shop.settlement import services as settlement
 from shop.types import utcnow
 from shop.workflow import Applied, CheckedMove, Workflow, apply_move, check_move, write_move
 
@@ -356,7 +356,8 @@ def record_paid_back(refund_id: int, provider_refund_id: str, actor: User | None
                 .where(Product.id == refund_line.order_line.product_id)
                 .values(stock=Product.stock + refund_line.quantity)
             )
-    settlement.post_refund(refund)
+    if not refund_paid_back.send(refund=refund):
+        raise RuntimeError("a refund was paid back but no ledger posted it: settlement's receiver is not connected")
     db.session.flush()
     notifications.refund_decided(refund)
     return refund

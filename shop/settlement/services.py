@@ -269,3 +269,16 @@ def _take_back(line: OrderLine, amount_fen: int) -> list[ledger.Leg]:
             if share - own:
                 from_cooperative(share - own, Part.HOUSEHOLD, part.link_id)
     return legs
+
+
+def _post_paid_back_refund(_sender, refund: Refund) -> str:
+    post_refund(refund)
+    return "posted"
+
+
+def connect_signals() -> None:
+    """Hear what orders announce (called once by the app factory; connecting again changes nothing): settlement
+    posts the reversal of every refund paid back, so orders import no settlement."""
+    from shop.orders.signals import refund_paid_back
+
+    refund_paid_back.connect(_post_paid_back_refund)
