@@ -1,4 +1,6 @@
-"""JSON API of households: the registry (masked by role), its CSV import, benefit links, sourcing and shares."""
+"""JSON API of households: the registry (masked by role), its CSV import, benefit links and sourcing.
+
+The household shares are settlement's settings (the settlement area's API serves them)."""
 
 from __future__ import annotations
 
@@ -19,8 +21,6 @@ from shop.households import imports, registry
 from shop.households import links as benefit_links
 from shop.households.rules import LinkAction
 from shop.households.schemas import (
-    CooperativeShareAnswerSchema,
-    CooperativeShareSchema,
     HouseholdPageSchema,
     HouseholdQuerySchema,
     HouseholdSchema,
@@ -29,12 +29,9 @@ from shop.households.schemas import (
     LinkDecisionSchema,
     LinkQuerySchema,
     LinkSchema,
-    ProductShareAnswerSchema,
-    ProductShareSchema,
     SourcingAnswerSchema,
     SourcingSchema,
 )
-from shop.settlement import shares
 
 blp = Blueprint(
     "households_api", __name__, url_prefix="/api/v1", description="Beneficiary households and benefit links (利益联结)"
@@ -158,37 +155,6 @@ def reject_link(payload, link_id):
 def end_link(payload, link_id):
     """End a link (or withdraw a proposal): later settlements no longer share income with it."""
     return _act(link_id, LinkAction.END, payload["note"])
-
-
-@blp.route("/cooperatives/<int:cooperative_id>/household-share", methods=["PUT"])
-@allow(COOPERATIVE_STAFF_AND_OPERATORS)
-@blp.arguments(CooperativeShareSchema)
-@blp.response(200, CooperativeShareAnswerSchema)
-@blp.doc(security=BEARER)
-def set_cooperative_share(payload, cooperative_id):
-    """Set the cooperative's household share (basis points); refused when PLATFORM_FEE_BP + share > 10000."""
-    cooperative = shares.set_cooperative_share(current_user, cooperative_id, payload["household_share_bp"])
-    return {
-        "id": cooperative.id,
-        "household_share_bp": cooperative.household_share_bp,
-        "platform_fee_bp": shares.platform_fee_bp(),
-    }
-
-
-@blp.route("/products/<int:product_id>/household-share", methods=["PUT"])
-@allow(COOPERATIVE_STAFF_AND_OPERATORS)
-@blp.arguments(ProductShareSchema)
-@blp.response(200, ProductShareAnswerSchema)
-@blp.doc(security=BEARER)
-def set_product_share(payload, product_id):
-    """Set a product's own household share (null: its cooperative's)."""
-    product = shares.set_product_share(current_user, product_id, payload["household_share_bp"])
-    return {
-        "product_id": product.id,
-        "household_share_bp": product.household_share_bp,
-        "effective_household_share_bp": shares.effective_share_bp(product),
-        "platform_fee_bp": shares.platform_fee_bp(),
-    }
 
 
 @blp.route("/products/<int:product_id>/sourcing", methods=["GET"])

@@ -3,11 +3,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.fields import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
 
 from shop.households.labels import LINK_TYPE_LABELS
 from shop.households.rules import MAX_LINK_WEIGHT, LinkAction
-from shop.settlement.shares import share_refusal
 
 
 class ImportForm(FlaskForm):
@@ -27,27 +26,6 @@ class LinkActionForm(FlaskForm):
     action = HiddenField(validators=[AnyOf([a.value for a in LinkAction])])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=1000)])
     back = HiddenField()
-
-
-def fits_the_platform_fee(form, field) -> None:
-    """The fee + share rule (shop.settlement.shares.share_refusal), with the message the service gives."""
-    refusal = share_refusal(field.data)
-    if refusal is not None:
-        raise ValidationError(refusal)
-
-
-class ShareForm(FlaskForm):
-    household_share_bp = IntegerField(
-        _l("Household share (basis points)"),
-        validators=[InputRequired(message=_l("Enter 0 to 10000.")), fits_the_platform_fee],
-    )
-
-
-class ProductShareForm(FlaskForm):
-    household_share_bp = IntegerField(
-        _l("This product's household share (basis points; empty: the cooperative's)"),
-        validators=[Optional(), fits_the_platform_fee],  # Optional: an empty field is the cooperative's share
-    )
 
 
 class CheckboxListField(SelectMultipleField):

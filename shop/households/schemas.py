@@ -3,7 +3,6 @@ from marshmallow import validate
 
 from shop.households.models import HouseholdStatus, LinkStatus, LinkType
 from shop.households.rules import MAX_LINK_WEIGHT
-from shop.settlement.shares import share_refusal
 from shop.web.inputs import RowId
 
 MASKED = (
@@ -109,46 +108,6 @@ class LinkSchema(ma.Schema):
     decision_note = ma.fields.String()
     allowed_actions = ma.fields.List(ma.fields.String())
     history = ma.fields.List(ma.fields.Nested(LinkEventSchema), metadata={"description": "Every change, oldest first"})
-
-
-def fits_the_platform_fee(share_bp: int) -> None:
-    """The fee + share rule (shop.settlement.shares.share_refusal), with the message the service gives
-    (marshmallow does not validate a null, which a product's share may be)."""
-    refusal = share_refusal(share_bp)
-    if refusal is not None:
-        raise ma.ValidationError(refusal)
-
-
-class CooperativeShareSchema(ma.Schema):
-    household_share_bp = ma.fields.Integer(
-        required=True,
-        strict=True,
-        validate=fits_the_platform_fee,
-        metadata={"description": "Basis points of each settled line (1000 = 10 %)"},
-    )
-
-
-class CooperativeShareAnswerSchema(ma.Schema):
-    cooperative_id = ma.fields.Integer(attribute="id")
-    household_share_bp = ma.fields.Integer()
-    platform_fee_bp = ma.fields.Integer()
-
-
-class ProductShareSchema(ma.Schema):
-    household_share_bp = ma.fields.Integer(
-        required=True,
-        strict=True,
-        allow_none=True,
-        validate=fits_the_platform_fee,
-        metadata={"description": "null: the cooperative's share"},
-    )
-
-
-class ProductShareAnswerSchema(ma.Schema):
-    product_id = ma.fields.Integer()
-    household_share_bp = ma.fields.Integer(allow_none=True)
-    effective_household_share_bp = ma.fields.Integer()
-    platform_fee_bp = ma.fields.Integer()
 
 
 class SourcingSchema(ma.Schema):

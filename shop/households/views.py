@@ -1,8 +1,11 @@
-"""Pages of households: the registry for reviewers, its import, benefit links, sourcing and shares."""
+"""Pages of households: the registry for reviewers, its import, benefit links and sourcing.
+
+The household shares are settlement's settings (the settlement area's pages); the product page shows the share
+form that settlement registers for it (see `product_share_panel`), as households never import settlement."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,7 +18,7 @@ from shop.access import (
     REVIEWERS_AND_OPERATORS,
     allow,
 )
-from shop.catalog.services import get_product, products_of
+from shop.catalog.services import get_product
 from shop.cooperatives.services import get_cooperative, require_manager
 from shop.errors import DomainError
 from shop.households import imports, registry
@@ -24,8 +27,6 @@ from shop.households.forms import (
     ImportForm,
     LinkActionForm,
     LinkProposalForm,
-    ProductShareForm,
-    ShareForm,
     SourcingForm,
 )
 from shop.households.labels import (
@@ -39,8 +40,6 @@ from shop.households.labels import (
 from shop.households.models import HouseholdStatus
 from shop.households.privacy import HouseholdView
 from shop.households.rules import MAX_LINK_WEIGHT
-from shop.settlement import shares
-from shop.settlement.rules import BASIS_POINTS
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 
 bp = Blueprint("households", __name__)
@@ -49,7 +48,7 @@ bp = Blueprint("households", __name__)
 @bp.context_processor
 def _limits() -> dict:
     """The limits the pages' number inputs state (the rules hold them; the services check them)."""
-    return {"basis_points": BASIS_POINTS, "max_link_weight": MAX_LINK_WEIGHT}
+    return {"max_link_weight": MAX_LINK_WEIGHT}
 
 
 @bp.app_context_processor
@@ -197,35 +196,24 @@ def cooperative_links(cooperative_id: int):
     )
 
 
-@bp.route("/coop/<int:cooperative_id>/household-share", methods=["GET", "POST"])
-@allow(COOPERATIVE_STAFF_AND_OPERATORS)
-def cooperative_share(cooperative_id: int):
-    cooperative = require_manager(current_user, cooperative_id)
-    form = ShareForm(obj=cooperative)
-    if form.validate_on_submit():
-        try:
-            shares.set_cooperative_share(current_user, cooperative_id, form.household_share_bp.data)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            flash(_("Household share saved."), "success")
-            return redirect(url_for("households.cooperative_share", cooperative_id=cooperative_id))
-    return render_form(
-        "households/share.html",
-        form,
-        cooperative=cooperative,
-        products=products_of(cooperative_id),
-        platform_fee_bp=shares.platform_fee_bp(),
-    )
+def product_share_panel():
+    """The product page's household-share panel, or None when no area provides one.
+
+    The share is settlement's setting and settlement imports households, not the reverse: settlement registers
+    a panel factory in `app.extensions["households"]["product_share_panel"]`, called as
+    `factory(product, posted=...)`. The panel has `form` (its fields prefixed "share-"), `submitted(formdata)`,
+    `save(actor)` (returns the message to flash) and `template` (included by households/product.html)."""
+    return current_app.extensions.get("households", {}).get("product_share_panel")
 
 
 @bp.route("/coop/products/<int:product_id>/households", methods=["GET", "POST"])
 @allow(COOPERATIVE_STAFF_AND_OPERATORS)
 def product_households(product_id: int):
-    """A product's own share and the households it buys from (its sourcing)."""
+    """A product's own share (settlement's panel) and the households it buys from (its sourcing)."""
     product = get_product(product_id)
     require_manager(current_user, product.cooperative_id)
-    share_form = ProductShareForm(prefix="share", obj=None if request.method == "POST" else product)
+    panel_factory = product_share_panel()
+    share_panel = panel_factory(product, posted=request.method == "POST") if panel_factory else None
     sourcing_form = SourcingForm(prefix="sourcing")
     households = benefit_links.linked_households(current_user, product.cooperative_id)
     sourcing_form.household_ids.choices = [
@@ -233,12 +221,11 @@ def product_households(product_id: int):
     ]
     submitted = None
     if request.method == "POST":
-        submitted = share_form if "share-household_share_bp" in request.form else sourcing_form
+        submitted = share_panel.form if share_panel and share_panel.submitted(request.form) else sourcing_form
     if submitted is not None and submitted.validate_on_submit():
         try:
-            if submitted is share_form:
-                shares.set_product_share(current_user, product_id, share_form.household_share_bp.data)
-                flash(_("Household share saved."), "success")
+            if share_panel is not None and submitted is share_panel.form:
+                flash(share_panel.save(current_user), "success")
             else:
                 benefit_links.set_product_sourcing(current_user, product_id, sourcing_form.household_ids.data or [])
                 flash(_("Sourcing saved."), "success")
@@ -252,8 +239,7 @@ def product_households(product_id: int):
     return render_template(
         "households/product.html",
         product=product,
-        share_form=share_form,
+        share_panel=share_panel,
         sourcing_form=sourcing_form,
         households=households,
-        platform_fee_bp=shares.platform_fee_bp(),
     ), status

@@ -1,8 +1,10 @@
-"""Wire format of settlement: runs, a household's ledger, a cooperative's settlements."""
+"""Wire format of settlement: runs, a household's ledger, a cooperative's settlements, household shares."""
 
 from __future__ import annotations
 
 import marshmallow as ma
+
+from shop.settlement.shares import share_refusal
 
 
 class SettlementRunSchema(ma.Schema):
@@ -96,3 +98,43 @@ class CooperativeSettlementsSchema(ma.Schema):
     paid_out_fen = ma.fields.Integer(metadata={"description": "Payouts the bank confirmed paid"})
     lines = ma.fields.List(ma.fields.Nested(SettledLineSchema))
     households = ma.fields.List(ma.fields.Nested(HouseholdIncomeSchema))
+
+
+def fits_the_platform_fee(share_bp: int) -> None:
+    """The fee + share rule (shop.settlement.shares.share_refusal), with the message the service gives
+    (marshmallow does not validate a null, which a product's share may be)."""
+    refusal = share_refusal(share_bp)
+    if refusal is not None:
+        raise ma.ValidationError(refusal)
+
+
+class CooperativeShareSchema(ma.Schema):
+    household_share_bp = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=fits_the_platform_fee,
+        metadata={"description": "Basis points of each settled line (1000 = 10 %)"},
+    )
+
+
+class CooperativeShareAnswerSchema(ma.Schema):
+    cooperative_id = ma.fields.Integer(attribute="id")
+    household_share_bp = ma.fields.Integer()
+    platform_fee_bp = ma.fields.Integer()
+
+
+class ProductShareSchema(ma.Schema):
+    household_share_bp = ma.fields.Integer(
+        required=True,
+        strict=True,
+        allow_none=True,
+        validate=fits_the_platform_fee,
+        metadata={"description": "null: the cooperative's share"},
+    )
+
+
+class ProductShareAnswerSchema(ma.Schema):
+    product_id = ma.fields.Integer()
+    household_share_bp = ma.fields.Integer(allow_none=True)
+    effective_household_share_bp = ma.fields.Integer()
+    platform_fee_bp = ma.fields.Integer()

@@ -1,5 +1,6 @@
 """Pages of settlement: a household's ledger (一户一台账, printable and as CSV), a cooperative's settled income,
-and the operators' settlement page with its button."""
+the operators' settlement page with its button, and the household share of a cooperative and of its products
+(the product's share is a panel on the households' product page, registered below)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,50 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from shop.access import COOPERATIVE_STAFF_AND_OPERATORS, COUNTY_REVIEWERS_AND_OPERATORS, OPERATORS, allow
+from shop.accounts.models import User
+from shop.catalog.models import Product
+from shop.catalog.services import products_of
+from shop.cooperatives.services import require_manager
+from shop.errors import DomainError
 from shop.extensions import db
 from shop.households.labels import LINK_TYPE_LABELS
 from shop.money import format_fen
-from shop.settlement import reports, services
+from shop.settlement import reports, services, shares
+from shop.settlement.forms import ProductShareForm, ShareForm
 from shop.settlement.models import SettlementRun
+from shop.settlement.rules import BASIS_POINTS
 from shop.web.downloads import csv_download, yuan_cell
+from shop.web.forms import render_form, show_domain_error
 
 bp = Blueprint("settlement", __name__)
+
+
+class ProductSharePanel:
+    """The product's household share as a card of the households' product page (`households.product_households`,
+    which also holds the product's sourcing). Households do not import settlement, so settlement registers this
+    panel for them; the page calls `ProductSharePanel(product, posted=...)` and saves through it."""
+
+    template = "settlement/product_share_panel.html"
+    basis_points = BASIS_POINTS
+
+    def __init__(self, product: Product, *, posted: bool) -> None:
+        self.product = product
+        # A posted form shows what was typed; a fresh one the product's share.
+        self.form = ProductShareForm(prefix="share", obj=None if posted else product)
+
+    def submitted(self, formdata) -> bool:
+        """Whether this panel's form is the one posted (the page holds two forms)."""
+        return self.form.household_share_bp.name in formdata
+
+    def save(self, actor: User) -> str:
+        """Set the product's share from the validated form; returns the message to flash."""
+        shares.set_product_share(actor, self.product.id, self.form.household_share_bp.data)
+        return _("Household share saved.")
+
+
+@bp.record_once
+def _give_households_the_product_share_panel(state) -> None:
+    state.app.extensions.setdefault("households", {})["product_share_panel"] = ProductSharePanel
 
 
 def entry_label(code: str, payout_status: str = "") -> str:
@@ -96,3 +133,26 @@ def ops_settlement():
         return redirect(url_for("settlement.ops_settlement"))
     runs = db.session.scalars(select(SettlementRun).order_by(SettlementRun.id.desc()).limit(20)).all()
     return render_template("settlement/ops.html", form=form, runs=runs)
+
+
+@bp.route("/coop/<int:cooperative_id>/household-share", methods=["GET", "POST"])
+@allow(COOPERATIVE_STAFF_AND_OPERATORS)
+def cooperative_share(cooperative_id: int):
+    cooperative = require_manager(current_user, cooperative_id)
+    form = ShareForm(obj=cooperative)
+    if form.validate_on_submit():
+        try:
+            shares.set_cooperative_share(current_user, cooperative_id, form.household_share_bp.data)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            flash(_("Household share saved."), "success")
+            return redirect(url_for("settlement.cooperative_share", cooperative_id=cooperative_id))
+    return render_form(
+        "settlement/share.html",
+        form,
+        cooperative=cooperative,
+        products=products_of(cooperative_id),
+        platform_fee_bp=shares.platform_fee_bp(),
+        basis_points=BASIS_POINTS,
+    )

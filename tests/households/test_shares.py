@@ -97,3 +97,30 @@ def test_the_share_form_refuses_a_share_that_does_not_fit_the_fee_with_the_servi
     assert make.get(Cooperative, people["cooperative"]).household_share_bp != 9501
     assert staff.post(url, data={"csrf_token": token, "household_share_bp": "9500"}).status_code == 302
     assert make.get(Cooperative, people["cooperative"]).household_share_bp == 9500
+
+
+def test_the_product_page_refuses_a_share_over_the_fee_in_settlements_panel_and_keeps_the_sourcing(
+    app, make, people, platform_fee, monkeypatch
+):
+    """The share card of the households' product page is settlement's (registered, not imported): it refuses
+    with the service's message, and without it the page still serves the sourcing."""
+    product = make.product(people["cooperative"], certified=False)
+    staff = app.test_client()
+    login(staff, make.get(User, people["staff_id"]).email)
+    url = f"/coop/products/{product}/households"
+    page = staff.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'name="share-household_share_bp"' in page and 'max="10000"' in page
+    token = csrf_token(staff, url)
+    refused = staff.post(
+        url,
+        data={"share-csrf_token": token, "share-household_share_bp": "9501"},
+        headers={"Accept-Language": "en"},
+    )
+    assert refused.status_code == 422
+    assert "The platform fee (500 bp) plus this share would exceed 10000 bp" in refused.get_data(as_text=True)
+    assert make.get(Product, product).household_share_bp is None
+
+    monkeypatch.delitem(app.extensions["households"], "product_share_panel")
+    alone = staff.get(url, headers={"Accept-Language": "en"})
+    assert alone.status_code == 200 and "share-household_share_bp" not in alone.get_data(as_text=True)
+    assert staff.post(url, data={"sourcing-csrf_token": token}).status_code == 302
