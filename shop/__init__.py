@@ -40,7 +40,15 @@ def create_app(config: dict | None = None) -> Flask:
     _register_hooks(app)
     _register_cli(app)
     _register_template_helpers(app)
+    _connect_signals(app)
     return app
+
+
+def _connect_signals(app: Flask) -> None:
+    """Areas that listen to another area's announcements subscribe here, once (orders listens to payments)."""
+    from shop.orders import paying
+
+    paying.connect(app)
 
 
 def _select_locale() -> str:
@@ -216,7 +224,8 @@ def _policy_for(stripe_js_url: str, inline_scripts: bool) -> str:
 def _register_cli(app: Flask) -> None:
     from certification.cli import certification_cli
     from shop.demo.cli import seed_demo
-    from shop.payments.cli import notifications_cli, orders_cli, payments_cli
+    from shop.orders.cli import orders_cli
+    from shop.payments.cli import notifications_cli, payments_cli
     from shop.settlement.cli import ledger_cli, settle_command
 
     app.cli.add_command(seed_demo)
@@ -235,9 +244,11 @@ def _register_template_helpers(app: Flask) -> None:
     from shop.accounts.forms import ROLE_LABELS
     from shop.catalog.forms import CATEGORY_LABELS
     from shop.money import format_fen
+    from shop.references import order_reference
     from shop.regions.services import region_full_name
 
     app.jinja_env.filters["fen"] = format_fen
+    app.jinja_env.filters["order_reference"] = order_reference
     app.jinja_env.filters["region"] = region_full_name
     app.jinja_env.globals["category_labels"] = CATEGORY_LABELS
     app.jinja_env.globals["state_labels"] = STATE_LABELS
