@@ -38,14 +38,11 @@ def open_payment(order: Order) -> Payment | None:
     return None
 
 
-def set_up_payment(order_id: int) -> Order:
+def set_up_payment(order: Order) -> Order:
     """The order's attempt for what it still owes, with its PaymentIntent (made now, or the one a concurrent
     retry is making). Raises PaymentUnavailable when the provider does not answer."""
-    with use_case():
-        order = db.session.get(Order, order_id)
-        owed, currency = order.total_fen - order.paid_fen, order.currency
-    flows.set_up_payment(order_id, owed, currency)
-    db.session.rollback()
+    order_id = order.id
+    flows.set_up_payment(order_id, order.total_fen - order.paid_fen, order.currency)
     return db.session.get(Order, order_id)
 
 
@@ -55,11 +52,12 @@ def checkout(buyer: User, address: services.Address, checkout_key: str, lines: d
         return services.place_order(buyer, address, checkout_key, lines)  # the request commits it, once
     with use_case():  # the order exists before the provider is called
         order = services.place_order(buyer, address, checkout_key, lines)
-        order_id = order.id
+        order_id, owed, currency = order.id, order.total_fen - order.paid_fen, order.currency
         wanted = order.status == OrderStatus.PENDING_PAYMENT and open_payment(order) is None
     if not wanted:
         return order
-    return set_up_payment(order_id)
+    flows.set_up_payment(order_id, owed, currency)
+    return db.session.get(Order, order_id)
 
 
 def _awaiting_payment(buyer: User, order_id: int, verb: str) -> Order:
@@ -82,7 +80,7 @@ def pay_with_card(buyer: User, order_id: int, card_reference: str) -> Order:
     order = _awaiting_payment(buyer, order_id, "pay")
     payment = open_payment(order)
     if payment is None:
-        order = set_up_payment(order_id)
+        order = set_up_payment(order)
         payment = open_payment(order)
         if payment is None:  # still being set up by a concurrent request
             raise PaymentUnavailable(_("The payment service did not answer; try again in a moment."))
@@ -92,11 +90,10 @@ def pay_with_card(buyer: User, order_id: int, card_reference: str) -> Order:
         raise ValidationFailed.on("card", _("This is not a card reference from Stripe.js.")) from error
     except PaymentDeclined:
         try:
-            set_up_payment(order_id)
+            set_up_payment(db.session.get(Order, order_id))
         except PaymentUnavailable:
             log.warning("no fresh payment intent for order %s after a decline", order_id)
         raise
-    db.session.rollback()
     return db.session.get(Order, order_id)
 
 
@@ -106,7 +103,7 @@ def prepare_wallet_payment(buyer: User, order_id: int) -> Order:
     order = services.get_order(buyer, order_id)
     if order.buyer_id != buyer.id or order.status != OrderStatus.PENDING_PAYMENT or open_payment(order):
         return order
-    return set_up_payment(order_id)
+    return set_up_payment(order)
 
 
 def refresh_payment(buyer: User, order_id: int, intent_id: str) -> Order:
@@ -121,9 +118,7 @@ def refresh_payment(buyer: User, order_id: int, intent_id: str) -> Order:
         flows.reread_intent(intent_id)
     except gateway.PaymentProviderError as error:
         log.warning("reading payment intent %s on the buyer's return failed: %s", intent_id, error)
-        db.session.rollback()
         return db.session.get(Order, order_id)  # the webhook, or `flask payments reconcile`, records it later
-    db.session.rollback()
     return db.session.get(Order, order_id)
 
 

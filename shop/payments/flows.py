@@ -53,16 +53,14 @@ def set_up_payment(order_id: int, amount_fen: int, currency: str) -> Payment:
     no_caller_work()
     with use_case():
         payment, mine = services.open_payment(order_id, amount_fen, currency)
-        payment_id = payment.id
+        payment_id, amount_fen, currency = payment.id, payment.amount_fen, payment.currency  # what it records
     if not mine:
         return _wait_while_creating(payment_id)
-    return _create_intent(payment_id)
+    return _create_intent(payment_id, order_id, amount_fen, currency)
 
 
-def _create_intent(payment_id: int) -> Payment:
-    payment = services.get_payment(payment_id)
-    amount_fen, currency, order_id = payment.amount_fen, payment.currency, payment.order_id
-    db.session.rollback()  # no transaction is open while the provider is asked
+def _create_intent(payment_id: int, order_id: int, amount_fen: int, currency: str) -> Payment:
+    """Ask the provider for the attempt's intent (no transaction open), then record its answer in a unit of its own."""
     try:
         intent = gateway.create_payment_intent(
             amount_fen=amount_fen,
@@ -82,7 +80,7 @@ def _create_intent(payment_id: int) -> Payment:
         # The order was cancelled while the intent was being made, or another run recorded its own intent first:
         # this one must never take money.
         gateway.cancel_payment_intent(intent.id)
-    return services.get_payment(payment_id)
+    return payment
 
 
 def _wait_while_creating(payment_id: int) -> Payment:
@@ -182,10 +180,12 @@ def reconcile() -> dict[str, str]:
     for payment_id in stuck:
         with use_case():
             mine = services.claim_stuck(payment_id, utcnow() - STUCK_AFTER)
+            stuck_payment = services.get_payment(payment_id)
+            order_id, amount_fen, currency = stuck_payment.order_id, stuck_payment.amount_fen, stuck_payment.currency
         if not mine:
             continue
         try:
-            payment = _create_intent(payment_id)
+            payment = _create_intent(payment_id, order_id, amount_fen, currency)
         except PaymentUnavailable:
             continue
         if payment.provider_reference:
