@@ -94,13 +94,18 @@ def load(conn: psycopg.Connection) -> dict:
     users, roles, tokens, plaintexts = [], [], [], []
     for i in range(N_BUYERS):
         uid = first + i
-        users.append((uid, f"buyer{i:03d}@bench.fupin.invalid", "!", f"买家{i:03d}", True, now))
+        users.append((uid, f"buyer{i:03d}@bench.fupin.invalid", "!", f"买家{i:03d}", True, now, uuid.uuid4().hex))
         roles.append((uid, "consumer", "", now))
         plaintext = "fps_" + uuid.UUID(int=rng.getrandbits(128)).hex + uuid.UUID(int=rng.getrandbits(128)).hex[:11]
         tokens.append((uid, "bench", hashlib.sha256(plaintext.encode()).hexdigest(), plaintext[:10], now))
         plaintexts.append(plaintext)
     with conn.cursor() as cur:
-        cat.copy_rows(cur, "users", ["id", "email", "password_hash", "display_name", "active", "created_at"], users)
+        cat.copy_rows(
+            cur,
+            "users",
+            ["id", "email", "password_hash", "display_name", "active", "created_at", "session_token"],
+            users,
+        )
         cat.copy_rows(cur, "user_roles", ["user_id", "role", "scope_key", "granted_at"], roles)
         cat.copy_rows(cur, "api_tokens", ["user_id", "name", "digest", "prefix", "created_at"], tokens)
         cur.execute("SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))")

@@ -273,19 +273,15 @@ def generate(conn: psycopg.Connection, now: datetime, n: dict) -> dict:
          FROM cooperatives c WHERE c.id = s.coop""")  # fmt: skip
 
     x("""INSERT INTO orders (id, buyer_id, checkout_key, status, currency, items_fen, shipping_fen, total_fen,
-             paid_fen, refunded_fen, recipient, mobile, district_code, address_detail, payment_intent_id,
-             payment_client_secret, payment_status, flagged_reason, placed_at, expires_at, paid_at, cancelled_at,
-             completed_at)
+             paid_fen, refunded_fen, recipient, mobile, district_code, address_detail, flagged_reason, placed_at,
+             expires_at, paid_at, cancelled_at, completed_at)
          SELECT o.o, 1 + o.o %% %(buyers)s, 'bench-' || o.o,
                 CASE WHEN o.kind = 'pending' THEN 'pending_payment' WHEN o.kind = 'cancelled' THEN 'cancelled'
                      WHEN o.kind = 'history' OR (o.kind = 'due' AND o.r_status < 0.4) THEN 'completed'
                      ELSE 'paid' END,
                 'cny', t.items, sh.shipping, t.items + sh.shipping,
                 CASE WHEN o.kind IN ('pending', 'cancelled') THEN 0 ELSE t.items + sh.shipping END,
-                t.refunded, '张三', '13800138000', cty.code, '幸福路8号',
-                CASE WHEN o.kind NOT IN ('pending', 'cancelled') THEN 'pi_bench_' || o.o END,
-                CASE WHEN o.kind NOT IN ('pending', 'cancelled') THEN 'pi_bench_' || o.o || '_secret' END,
-                CASE WHEN o.kind IN ('pending', 'cancelled') THEN 'not_started' ELSE 'succeeded' END, '',
+                t.refunded, '张三', '13800138000', cty.code, '幸福路8号', '',
                 w.placed, w.placed + interval '30 minutes',
                 CASE WHEN o.kind NOT IN ('pending', 'cancelled') THEN w.placed + interval '2 minutes' END,
                 CASE WHEN o.kind = 'cancelled' THEN w.placed + interval '30 minutes' END,
@@ -352,10 +348,16 @@ def generate(conn: psycopg.Connection, now: datetime, n: dict) -> dict:
          VALUES ('provider_clearing', 'provider_clearing', 'debit', 0),
                 ('orders_held', 'orders_held', 'credit', 0),
                 ('platform_fee', 'platform_fee', 'credit', 0)""")  # fmt: skip
+    # A paid order's payment (shop/payments/models.py), and its receipt referring to it.
+    x("""INSERT INTO payments (id, order_id, method, provider, provider_reference, client_secret, amount_fen, currency,
+             state, created_at, updated_at, succeeded_at)
+         SELECT id, id, 'card', 'stripe', 'pi_bench_' || id, 'pi_bench_' || id || '_secret', paid_fen, 'cny',
+                'succeeded', placed_at, paid_at, paid_at
+         FROM orders WHERE paid_fen > 0""")  # fmt: skip
     x("""INSERT INTO journal_entries (id, code, reference, idempotency_key, order_id, order_line_id, memo,
              created_at)
-         SELECT id, 'payment', 'order:' || id, 'payment:' || payment_intent_id, id, NULL, '', paid_at
-         FROM orders WHERE paid_fen > 0""")  # fmt: skip
+         SELECT o.id, 'payment', 'payment:' || p.id, 'payment:' || p.provider_reference, o.id, NULL, '', o.paid_at
+         FROM orders o JOIN payments p ON p.order_id = o.id WHERE o.paid_fen > 0""")  # fmt: skip
     first_refund_entry = x("SELECT coalesce(max(id), 0) FROM journal_entries").fetchone()[0]
     x("""INSERT INTO journal_entries (id, code, reference, idempotency_key, order_id, order_line_id, memo,
              created_at)
@@ -392,7 +394,7 @@ def generate(conn: psycopg.Connection, now: datetime, n: dict) -> dict:
          WHERE o.kind IN ('due', 'held')""")  # fmt: skip
     x("ALTER TABLE bench_due_shipments ADD PRIMARY KEY (shipment_id)")
 
-    for table in ("users", "cooperatives", "products", "households", "orders", "shipments", "order_lines",
+    for table in ("users", "cooperatives", "products", "households", "orders", "payments", "shipments", "order_lines",
                   "refunds", "journal_entries"):  # fmt: skip
         x(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     counts = {

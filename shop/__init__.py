@@ -38,10 +38,23 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = RowIdConverter  # before any route is added: every <int:…> is a row id
     _register_blueprints(app)
     _register_hooks(app)
-    _connect_receivers()
     _register_cli(app)
     _register_template_helpers(app)
+    _connect_signals(app)
     return app
+
+
+def _connect_signals(app: Flask) -> None:
+    """Areas that listen to another area's announcements subscribe here, once, so the announcing area imports
+    none of them (orders listens to payments, settlement to orders). Connecting again (a second app) changes
+    nothing."""
+    from shop.orders import paying
+    from shop.orders.refunds import connect_signals as connect_refund_signals
+    from shop.settlement.services import connect_signals as connect_settlement_signals
+
+    paying.connect(app)
+    connect_refund_signals()
+    connect_settlement_signals()
 
 
 def _select_locale() -> str:
@@ -214,26 +227,15 @@ def _policy_for(stripe_js_url: str, inline_scripts: bool) -> str:
     )
 
 
-def _connect_receivers() -> None:
-    """The areas that build on payments hear what it announces (shop/payments/signals.py), so payments imports
-    none of them. Connecting the same receiver again (a second app, in tests) changes nothing."""
-    from shop.orders.refunds import connect_signals
-    from shop.settlement.services import connect_signals as connect_settlement_signals
-
-    connect_signals()
-    connect_settlement_signals()
-
-
 def _register_cli(app: Flask) -> None:
     from certification.cli import certification_cli
     from shop.demo.cli import seed_demo
-    from shop.orders.payback import refunds_reconcile_command
-    from shop.payments.cli import notifications_cli, orders_cli, payments_cli
+    from shop.orders.cli import orders_cli
+    from shop.payments.cli import notifications_cli, payments_cli
     from shop.settlement.cli import ledger_cli, settle_command
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(certification_cli)
-    orders_cli.add_command(refunds_reconcile_command)
     app.cli.add_command(orders_cli)
     app.cli.add_command(payments_cli)
     app.cli.add_command(notifications_cli)
@@ -248,9 +250,11 @@ def _register_template_helpers(app: Flask) -> None:
     from shop.accounts.forms import ROLE_LABELS
     from shop.catalog.forms import CATEGORY_LABELS
     from shop.money import format_fen
+    from shop.references import order_reference
     from shop.regions.services import region_full_name
 
     app.jinja_env.filters["fen"] = format_fen
+    app.jinja_env.filters["order_reference"] = order_reference
     app.jinja_env.filters["region"] = region_full_name
     app.jinja_env.globals["category_labels"] = CATEGORY_LABELS
     app.jinja_env.globals["state_labels"] = STATE_LABELS

@@ -87,7 +87,7 @@ def seed_settled_sales(operator: User, consumer: User, cooperatives: list[Cooper
 
     The payment provider never saw this order: `make run` starts the emulator empty, after the demo is loaded,
     and a restart forgets its intents, so an intent made for the demo could not be refunded later. The order is
-    therefore recorded as paid outside the provider (payment_status "demo", no intent id), as demo data only;
+    therefore recorded as paid outside the provider (a payment of the "demo" provider, no intent), as demo data only;
     it is never offered for a card refund (refunds say why), and a real order paid with the test card is."""
     from datetime import timedelta
 
@@ -95,9 +95,9 @@ def seed_settled_sales(operator: User, consumer: User, cooperatives: list[Cooper
     from shop.cart import services as cart
     from shop.catalog.models import Product
     from shop.catalog.services import listable_products
-    from shop.ledger import services as ledger
     from shop.orders import services as orders
     from shop.orders.models import Order
+    from shop.payments import services as payments
     from shop.settlement.services import settle_due
     from shop.types import utcnow
 
@@ -112,17 +112,13 @@ def seed_settled_sales(operator: User, consumer: User, cooperatives: list[Cooper
             cart.set_quantity(consumer, product.id, max(product.min_order_quantity, 2))
     address = orders.Address("王小明", "13800138000", "110105", "朝阳区朝阳路 1 号 2 单元 301")
     order = orders.place_order(consumer, address, "demo-settled-sale")
-    orders.transition_order(
-        order,
-        "pay",
-        None,
-        "job",
-        note="demo data: paid outside the payment provider",
-        paid_fen=order.total_fen,
-        paid_at=utcnow(),
-        payment_status="demo",
+    payments.record_outside_provider(
+        order.id,
+        order.total_fen,
+        order.currency,
+        f"demo-{order.reference}",
+        "demo data: paid outside the payment provider",
     )
-    ledger.receive_payment(order.id, f"demo-{order.reference}", order.total_fen)
     delivered = utcnow() - timedelta(days=10)
     for index, shipment in enumerate(order.shipments, start=1):
         staff_index = [c.id for c in cooperatives].index(shipment.cooperative_id) + 1

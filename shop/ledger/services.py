@@ -172,12 +172,20 @@ def lock_accounts(account_ids: Iterable[int]) -> dict[int, int]:
 # --- Recipes of money arriving and leaving (docs/ledger.md) --------------------------------------------------
 
 
-def receive_payment(order_id: int, intent_id: str, amount_fen: int) -> int:
-    """A card/Alipay/WeChat payment for an order: Dr provider_clearing · Cr orders_held."""
+def _receipt_reference(payment_id: int | None, order_id: int | None, intent_id: str) -> str:
+    """What a receipt refers to: the payment (shop/payments/models.py) when there is one, else the order or intent."""
+    if payment_id is not None:
+        return f"payment:{payment_id}"
+    return f"order:{order_id}" if order_id else f"payment_intent:{intent_id}"
+
+
+def receive_payment(order_id: int, intent_id: str, amount_fen: int, *, payment_id: int | None = None) -> int:
+    """A card/Alipay/WeChat payment for an order: Dr provider_clearing · Cr orders_held. The entry's reference is
+    the payment (`payment:<payment id>`), its key the provider's intent (`payment:<intent id>`)."""
     return post(
         EntryCode.PAYMENT,
         f"payment:{intent_id}",
-        f"order:{order_id}",
+        _receipt_reference(payment_id, order_id, intent_id),
         [
             Leg(account_id(AccountKind.PROVIDER_CLEARING), Side.DEBIT, amount_fen),
             Leg(account_id(AccountKind.ORDERS_HELD), Side.CREDIT, amount_fen),
@@ -186,14 +194,16 @@ def receive_payment(order_id: int, intent_id: str, amount_fen: int) -> int:
     )
 
 
-def receive_unmatched(intent_id: str, amount_fen: int, order_id: int | None, why: str) -> int | None:
+def receive_unmatched(
+    intent_id: str, amount_fen: int, order_id: int | None, why: str, *, payment_id: int | None = None
+) -> int | None:
     """Money that matches no order, or not its amount: Dr provider_clearing · Cr suspense, for an operator."""
     if amount_fen <= 0:
         return None
     return post(
         EntryCode.PAYMENT_SUSPENSE,
         f"payment:{intent_id}",
-        f"order:{order_id}" if order_id else f"payment_intent:{intent_id}",
+        _receipt_reference(payment_id, order_id, intent_id),
         [
             Leg(account_id(AccountKind.PROVIDER_CLEARING), Side.DEBIT, amount_fen),
             Leg(account_id(AccountKind.SUSPENSE), Side.CREDIT, amount_fen),
@@ -203,14 +213,16 @@ def receive_unmatched(intent_id: str, amount_fen: int, order_id: int | None, why
     )
 
 
-def return_unmatched(intent_id: str, amount_fen: int, order_id: int | None) -> int | None:
+def return_unmatched(
+    intent_id: str, amount_fen: int, order_id: int | None, *, payment_id: int | None = None
+) -> int | None:
     """Money held in suspense given back to the payer: Dr suspense · Cr provider_clearing."""
     if amount_fen <= 0:
         return None
     return post(
         EntryCode.SUSPENSE_RETURNED,
         f"suspense_returned:{intent_id}",
-        f"order:{order_id}" if order_id else f"payment_intent:{intent_id}",
+        _receipt_reference(payment_id, order_id, intent_id),
         [
             Leg(account_id(AccountKind.SUSPENSE), Side.DEBIT, amount_fen),
             Leg(account_id(AccountKind.PROVIDER_CLEARING), Side.CREDIT, amount_fen),

@@ -13,7 +13,7 @@ from shop.access import (
 )
 from shop.accounts.roles import Role
 from shop.cart import services as cart
-from shop.orders import payback, refunds, services, visibility
+from shop.orders import checkout, payback, refunds, services, visibility
 from shop.orders.schemas import (
     CartItemInputSchema,
     CartSchema,
@@ -26,7 +26,6 @@ from shop.orders.schemas import (
     RefundSchema,
     ShipSchema,
 )
-from shop.payments import services as payments
 
 blp = Blueprint("orders_api", __name__, url_prefix="/api/v1", description="Cart and orders")
 BEARER = [{"bearerAuth": []}]
@@ -67,7 +66,7 @@ def place_order(payload):
     order (retry-safe by checkout_key)."""
     address = services.Address(payload["recipient"], payload["mobile"], payload["district_code"], payload["detail"])
     lines = {line["product_id"]: line["quantity"] for line in payload["lines"]} if "lines" in payload else None
-    return payments.checkout(current_user, address, payload["checkout_key"], lines)
+    return checkout.checkout(current_user, address, payload["checkout_key"], lines)
 
 
 @blp.route("/orders", methods=["GET"])
@@ -115,7 +114,7 @@ def confirm_receipt(order_id):
 @blp.doc(security=BEARER)
 def cancel(order_id):
     """Cancel an unpaid order: its PaymentIntent is cancelled first, then its stock released."""
-    return payments.cancel_by_buyer(current_user, order_id)
+    return checkout.cancel_by_buyer(current_user, order_id)
 
 
 @blp.route("/orders/<int:order_id>/payment", methods=["POST"])
@@ -125,7 +124,7 @@ def cancel(order_id):
 @blp.doc(security=BEARER)
 def pay(payload, order_id):
     """Pay with a card: the server confirms the PaymentIntent with what Stripe.js made (402 when declined)."""
-    return payments.pay_with_card(current_user, order_id, payload["card"])
+    return checkout.pay_with_card(current_user, order_id, payload["card"])
 
 
 def _items(payload) -> list[tuple[int, int]]:

@@ -2,6 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 
+from shop.payments.labels import PAYMENT_STATUS_LABELS  # noqa: F401 (the order pages show it)
+
 ORDER_STATUS_LABELS = {
     "pending_payment": _l("Awaiting payment"),
     "paid": _l("Paid"),
@@ -12,23 +14,6 @@ SHIPMENT_STATUS_LABELS = {
     "awaiting_shipment": _l("Awaiting shipment"),
     "shipped": _l("Shipped"),
     "delivered": _l("Delivered"),
-}
-PAYMENT_STATUS_LABELS = {
-    "not_started": _l("Not started"),
-    "creating": _l("Being set up"),
-    "create_failed": _l("Setup failed, will retry"),
-    "requires_payment_method": _l("Waiting for a card"),
-    "requires_confirmation": _l("Waiting for confirmation"),
-    "requires_action": _l("Waiting for card authentication"),
-    "processing": _l("Processing"),
-    "succeeded": _l("Paid"),
-    "declined": _l("Card declined"),
-    "failed": _l("Failed"),
-    "canceled": _l("Cancelled"),
-    "refund_due": _l("Paid after cancellation: refund due"),
-    "refunded_after_cancel": _l("Refunded"),
-    "amount_mismatch": _l("Amount mismatch: under review"),
-    "demo": _l("Demo data: paid outside the payment service"),
 }
 EVENT_LABELS = {
     "place": _l("Order placed"),

@@ -3,10 +3,24 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
+from shop.payments.models import Payment, PaymentProvider, PaymentState
+from shop.references import order_reference
 from shop.types import UTCDateTime, append_only, sql_in, utcnow
 
 
@@ -51,10 +65,6 @@ class Order(db.Model):
     mobile: Mapped[str] = mapped_column(String(11))
     district_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
     address_detail: Mapped[str] = mapped_column(String(200))
-    # Payment through the provider: one PaymentIntent per order, stored under the order's row lock.
-    payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    payment_client_secret: Mapped[str | None] = mapped_column(String(128))
-    payment_status: Mapped[str] = mapped_column(String(32), default="not_started")
     flagged_reason: Mapped[str] = mapped_column(Text, default="")
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -66,10 +76,58 @@ class Order(db.Model):
     shipments: Mapped[list[Shipment]] = relationship(back_populates="order", order_by="Shipment.id")
     events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id")
     refunds: Mapped[list[Refund]] = relationship(order_by="Refund.id", viewonly=True)
+    # The attempts to pay it (shop/payments/models.py); the order's payment state is derived from them.
+    payments: Mapped[list[Payment]] = relationship(Payment, order_by=Payment.id, viewonly=True)
 
     @property
     def reference(self) -> str:
-        return f"FO{self.id:08d}"
+        return order_reference(self.id)
+
+    @property
+    def payment(self) -> Payment | None:
+        """The payment that paid the order, else its latest attempt (None before any)."""
+        succeeded = [p for p in self.payments if p.state == PaymentState.SUCCEEDED]
+        if succeeded:
+            return succeeded[-1]
+        return self.payments[-1] if self.payments else None
+
+    @property
+    def payment_status(self) -> str:
+        """Derived, never stored: its payment's state; "not_started" before any attempt, "demo" for the demo's
+        order paid outside the provider (shop/payments/labels.py has the words for each)."""
+        payment = self.payment
+        if payment is None:
+            return "not_started"
+        return "demo" if payment.provider == PaymentProvider.DEMO else payment.state
+
+    @hybrid_property
+    def payment_intent_id(self) -> str | None:
+        """The provider's intent of its payment (None before one exists, and for a payment outside the provider)."""
+        payment = self.payment
+        return (
+            payment.provider_reference if payment is not None and payment.provider == PaymentProvider.STRIPE else None
+        )
+
+    @payment_intent_id.inplace.expression
+    @classmethod
+    def _payment_intent_id_expression(cls):
+        return (
+            select(Payment.provider_reference)
+            .where(Payment.order_id == cls.id, Payment.provider == PaymentProvider.STRIPE)
+            .order_by((Payment.state == PaymentState.SUCCEEDED).desc(), Payment.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    @property
+    def payment_client_secret(self) -> str | None:
+        payment = self.payment
+        return payment.client_secret if payment is not None else None
+
+    @property
+    def received_fen(self) -> int:
+        """What the order has received: its succeeded payments, less what was refunded (payments in parts add up)."""
+        return sum(p.amount_fen for p in self.payments if p.state == PaymentState.SUCCEEDED) - self.refunded_fen
 
 
 class OrderLine(db.Model):

@@ -22,12 +22,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-import click
 from flask_babel import gettext as _
 
 from shop.accounts.models import User
 from shop.errors import DomainError
-from shop.notifications.outbox import send_pending
 from shop.orders import refunds
 from shop.orders.models import Refund
 from shop.payments import gateway
@@ -98,13 +96,3 @@ def reconcile_approved(now: datetime | None = None) -> dict[int, str]:
         except DomainError as refusal:  # it moved meanwhile: whoever moved it recorded it
             outcomes[payback.refund_id] = f"skipped: {refusal.message}"
     return outcomes
-
-
-@click.command("refunds-reconcile")
-def refunds_reconcile_command():
-    """Finish refunds left approved but not paid back (a crash while the provider was asked)."""
-    outcomes = reconcile_approved()
-    send_pending()
-    for refund_id, outcome in outcomes.items():
-        click.echo(f"refund {refund_id}: {outcome}")
-    click.echo(f"reconciled refunds: {len(outcomes)}")

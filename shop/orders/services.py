@@ -29,6 +29,8 @@ from shop.notifications import services as notifications
 from shop.orders.labels import EVENT_LABELS, ORDER_STATUS_LABELS, SHIPMENT_STATUS_LABELS
 from shop.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from shop.orders.rules import ORDER_TRANSITIONS, SHIPMENT_TRANSITIONS
+from shop.orders.totals import checkout_totals
+from shop.payments import services as payments
 from shop.regions.services import require_region
 from shop.types import insert_loaded, utcnow
 from shop.workflow import Applied, Workflow, apply_move
@@ -144,18 +146,9 @@ def _write_order(
     The rows come back as loaded objects (`insert_loaded`), and their collections are set from what was written,
     so the answer needs no query and the unit of work has nothing left to flush.
     """
-    by_cooperative: dict[int, list[Product]] = defaultdict(list)
-    for product in products:
-        by_cooperative[product.cooperative_id].append(product)
-    # Each cooperative's part: its products, their amount and its shipping fee; the totals come first, so the
-    # order row is written once, complete.
-    parts = []
-    for part in by_cooperative.values():
-        cooperative = part[0].cooperative
-        part_items = sum(p.price_fen * quantities[p.id] for p in part)
-        parts.append((cooperative, part, part_items, cooperative.shipping_fee_for(part_items)))
-    items_total = sum(amount for _cooperative, _part, amount, _fee in parts)
-    shipping_total = sum(fee for _cooperative, _part, _items, fee in parts)
+    # Each cooperative's part, its amount and its shipping fee, by the rule the checkout page shows; the totals come
+    # first, so the order row is written once, complete.
+    totals = checkout_totals(cart.CartLine(product, quantities[product.id], True) for product in products)
     now = utcnow()
     (order,) = insert_loaded(
         Order,
@@ -167,9 +160,9 @@ def _write_order(
                 "mobile": address.mobile,
                 "district_code": address.district_code,
                 "address_detail": address.detail,
-                "items_fen": items_total,
-                "shipping_fen": shipping_total,
-                "total_fen": items_total + shipping_total,
+                "items_fen": totals.items_fen,
+                "shipping_fen": totals.shipping_fen,
+                "total_fen": totals.total_fen,
                 "placed_at": now,
                 "expires_at": now + timedelta(minutes=current_app.config["ORDER_PAYMENT_MINUTES"]),
             }
@@ -180,11 +173,11 @@ def _write_order(
         [
             {
                 "order_id": order.id,
-                "cooperative_id": cooperative.id,
-                "cooperative_name": cooperative.name,
-                "shipping_fee_fen": fee,
+                "cooperative_id": part.cooperative.id,
+                "cooperative_name": part.cooperative.name,
+                "shipping_fee_fen": part.shipping_fen,
             }
-            for cooperative, _part, _items, fee in parts
+            for part in totals.parts
         ],
     )
     order_lines = insert_loaded(
@@ -193,17 +186,17 @@ def _write_order(
             {
                 "order_id": order.id,
                 "shipment_id": shipment.id,
-                "product_id": product.id,
-                "cooperative_id": cooperative.id,
-                "product_name": product.name,
-                "cooperative_name": cooperative.name,
-                "unit": product.unit,
-                "unit_price_fen": product.price_fen,
-                "quantity": quantities[product.id],
-                "line_total_fen": product.price_fen * quantities[product.id],
+                "product_id": line.product.id,
+                "cooperative_id": part.cooperative.id,
+                "product_name": line.product.name,
+                "cooperative_name": part.cooperative.name,
+                "unit": line.product.unit,
+                "unit_price_fen": line.product.price_fen,
+                "quantity": line.quantity,
+                "line_total_fen": line.line_total_fen,
             }
-            for shipment, (cooperative, part, _items, _fee) in zip(shipments, parts, strict=True)
-            for product in part
+            for shipment, part in zip(shipments, totals.parts, strict=True)
+            for line in part.lines
         ],
     )
     (event,) = insert_loaded(
@@ -229,6 +222,7 @@ def _write_order(
     set_committed_value(order, "lines", order_lines)
     set_committed_value(order, "events", [event])
     set_committed_value(order, "refunds", [])  # a new order has none
+    set_committed_value(order, "payments", [])  # ... and no attempt to pay it yet
     return order
 
 
@@ -312,8 +306,10 @@ def release_stock(order: Order) -> None:
 
 
 def cancel_order(order: Order, actor: User | None, role: str, note: str = "") -> Order:
-    """Cancel an unpaid order and give its stock back. The caller has already cancelled its PaymentIntent."""
+    """Cancel an unpaid order and give its stock back; its open payment attempt takes no more money (a success the
+    provider reports later is a late payment, given back). The caller has already cancelled its PaymentIntent."""
     transition_order(order, "cancel", actor, role, note, cancelled_at=utcnow())
+    payments.cancel_open_payments(order.id, "job" if role == "job" else "shop", note)
     release_stock(order)
     db.session.flush()
     return order

@@ -20,6 +20,7 @@ from shop.cart.views import current_quantities
 from shop.errors import DomainError, NotFound
 from shop.extensions import db, limiter
 from shop.money import format_fen
+from shop.orders import checkout as flows
 from shop.orders import payback, refunds, services, visibility
 from shop.orders.forms import (
     ACTOR_LABELS,
@@ -39,29 +40,15 @@ from shop.orders.forms import (
     refund_form,
 )
 from shop.orders.models import OrderStatus, RefundStatus
+from shop.orders.totals import checkout_totals
 from shop.payments import gateway
 from shop.payments import services as payments
+from shop.payments.services import PaymentDeclined
 from shop.web.forms import redirect_after_refusal, render_form, show_domain_error
 from shop.web.inputs import row_id
 
 bp = Blueprint("orders", __name__)
 OPS_PAGE_SIZE = 50
-
-
-def _parts(lines: list[cart.CartLine]) -> list[dict]:
-    """The cart as the order will be: one part per cooperative, with its shipping fee."""
-    parts: dict[int, dict] = {}
-    for line in lines:
-        if not line.listed:
-            continue
-        part = parts.setdefault(
-            line.product.cooperative_id, {"cooperative": line.product.cooperative, "lines": [], "items_fen": 0}
-        )
-        part["lines"].append(line)
-        part["items_fen"] += line.line_total_fen
-    for part in parts.values():
-        part["shipping_fen"] = part["cooperative"].shipping_fee_for(part["items_fen"])
-    return list(parts.values())
 
 
 # --- Buyers ------------------------------------------------------------------------------------------
@@ -85,23 +72,21 @@ def checkout():
     if form.validate_on_submit():
         address = services.Address(form.recipient.data, form.mobile.data, form.district_code.data, form.detail.data)
         try:
-            order = payments.checkout(current_user, address, form.checkout_key.data, direct)
+            order = flows.checkout(current_user, address, form.checkout_key.data, direct)
         except DomainError as error:
             show_domain_error(form, error)
         else:
             return redirect(url_for("orders.pay", order_id=order.id))
-    parts = _parts(lines)
-    items_fen = sum(part["items_fen"] for part in parts)
-    shipping_fen = sum(part["shipping_fen"] for part in parts)
+    totals = checkout_totals(line for line in lines if line.listed)  # the order will be written by the same rule
     return render_form(
         "orders/checkout.html",
         form,
         direct_product=lines[0].product if direct and lines else None,
-        parts=parts,
+        parts=totals.parts,
         unlisted=[line for line in lines if not line.listed],
-        items_fen=items_fen,
-        shipping_fen=shipping_fen,
-        total_fen=items_fen + shipping_fen,
+        items_fen=totals.items_fen,
+        shipping_fen=totals.shipping_fen,
+        total_fen=totals.total_fen,
     )
 
 
@@ -132,7 +117,7 @@ def detail(order_id: int):
     Stripe sends the buyer back here after Alipay (`?payment_intent=pi_…`): the intent is read at once."""
     returned_from = request.args.get("payment_intent", "")
     if returned_from:
-        return _render_detail(payments.refresh_payment(current_user, order_id, returned_from))
+        return _render_detail(flows.refresh_payment(current_user, order_id, returned_from))
     return _render_detail(services.get_order(current_user, order_id))
 
 
@@ -175,8 +160,8 @@ def pay(order_id: int):
     form = PayForm()
     if form.validate_on_submit():
         try:
-            order = payments.pay_with_card(current_user, order_id, form.card.data)
-        except payments.PaymentDeclined as declined:
+            order = flows.pay_with_card(current_user, order_id, form.card.data)
+        except PaymentDeclined as declined:
             form.form_errors.append(_("The card was declined and nothing was charged. Try another card."))
             show_domain_error(form, declined)  # the provider's own words, next to the card
         except DomainError as error:
@@ -188,9 +173,9 @@ def pay(order_id: int):
             return redirect(url_for("orders.pay", order_id=order.id))  # e.g. the card asks for authentication
     form.card.data = ""
     stripe = gateway.settings()
-    if stripe.browser_wallets and order.payment_client_secret is None:
+    if stripe.browser_wallets and flows.open_payment(order) is None:
         try:
-            order = payments.prepare_wallet_payment(current_user, order_id)
+            order = flows.prepare_wallet_payment(current_user, order_id)
         except DomainError as error:  # the provider did not answer: the card form still works
             show_domain_error(form, error)
     return render_form("orders/pay.html", form, order=order, stripe=stripe)
@@ -214,7 +199,7 @@ def _buyer_action(order_id: int, use_case, done: str):
 @bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
 @allow(BUYERS)
 def cancel(order_id: int):
-    return _buyer_action(order_id, payments.cancel_by_buyer, _("The order was cancelled."))
+    return _buyer_action(order_id, flows.cancel_by_buyer, _("The order was cancelled."))
 
 
 @bp.route("/orders/<int:order_id>/receipt", methods=["POST"])

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from shop.access import PUBLIC, allow
 from shop.errors import DomainError
-from shop.payments import gateway, services
+from shop.payments import flows, gateway
 from shop.payments.schemas import ProviderEventSchema, field_messages
 from shop.web.inputs import reads_its_own_body
 
@@ -62,4 +62,4 @@ def stripe_webhook():
         raise MalformedEvent(
             _("The event is signed but malformed; nothing was recorded."), fields=field_messages(error.messages)
         ) from error
-    return {"received": True, "outcome": services.handle_event(parsed)}
+    return {"received": True, "outcome": flows.handle_event(parsed)}  # its own units of work

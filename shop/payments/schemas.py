@@ -11,15 +11,17 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from shop.references import ORDER_REFERENCE_PATTERN
+
 INT64_MAX = 2**63 - 1
-# Ids are kept in String(64) columns (provider_events, payment_flags, orders.payment_intent_id); Stripe's own ids
+# Ids are kept in String(64) columns (provider_events, payment_flags, payments.provider_reference); Stripe's own ids
 # are letters, digits and underscores (evt_…, pi_…, ch_…, re_…), which also keeps them safe in provider URLs.
 PROVIDER_ID = r"^[A-Za-z0-9_]{1,64}$"
 INTENT_ID = r"^pi_[A-Za-z0-9_]{1,61}$"
 EVENT_TYPE = r"^[a-z0-9_.]{1,64}$"
-# Order.reference is "FO" and the order id. The pattern only bounds the text; whether the number can be an order id
-# at all is services._order_named_by's question (row_id_or_none).
-ORDER_REFERENCE = r"^FO[0-9]{1,18}$"
+# Order.reference is "FO" and the order id (shop/references.py). The pattern only bounds the text; whether the number
+# can be an order id at all is `order_id_from_reference`'s question.
+ORDER_REFERENCE = ORDER_REFERENCE_PATTERN
 
 
 class Fen(ma.fields.Integer):

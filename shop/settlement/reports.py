@@ -19,6 +19,7 @@ from shop.households.privacy import can_see_personal_data, mask_name
 from shop.ledger.models import Account, AccountKind, EntryCode, JournalEntry, Posting, Side
 from shop.orders.models import OrderLine
 from shop.payouts.models import PayoutLine, PayoutLineStatus
+from shop.references import order_reference
 from shop.timeutil import business_date
 
 
@@ -110,7 +111,7 @@ def household_ledger(user: User, household_id: int) -> HouseholdLedger:
             day=business_date(at),
             code=code,
             amount_fen=signed,
-            order_reference=f"FO{order_id:08d}" if order_id else "",
+            order_reference=order_reference(order_id) if order_id else "",
             product_name=product or "",
             cooperative_name=cooperative or "",
             link_type=link_type or "",
@@ -197,7 +198,7 @@ def cooperative_settlements(user: User, cooperative_id: int, limit: int = 500) -
             entry_id,
             {
                 "day": business_date(at),
-                "order": f"FO{order_id:08d}",
+                "order": order_reference(order_id),
                 "product": product,
                 "fee": 0,
                 "cooperative": 0,

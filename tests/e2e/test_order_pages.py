@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy.orm import selectinload
 
 from shop.accounts.models import User
 from shop.accounts.roles import Role
@@ -76,7 +77,7 @@ def check_out(client, **address):
 
 def order_row(app, order_id: int) -> Order:
     with app.app_context():
-        order = db.session.get(Order, order_id)
+        order = db.session.get(Order, order_id, options=[selectinload(Order.payments)])  # its payment state
         db.session.expunge(order)
         return order
 

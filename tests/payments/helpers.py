@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy.orm import selectinload
+
 from shop.catalog.models import Product
 from shop.extensions import db
 from shop.orders.models import Order
@@ -23,8 +25,9 @@ def bearer(token: str) -> dict:
 
 
 def order_row(app, order_id) -> Order:
+    """The order as stored, detached, with its payments (its payment state is derived from them)."""
     with app.app_context():
-        order = db.session.get(Order, order_id)
+        order = db.session.get(Order, order_id, options=[selectinload(Order.payments)])
         db.session.expunge(order)
         return order
 

@@ -14,10 +14,11 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.ledger.models import Account, JournalEntry
+from shop.orders import services as order_services
+from shop.orders.expiry import expire_unpaid_orders
 from shop.orders.models import Order
-from shop.payments import gateway
-from shop.payments import services as payments
-from shop.payments.models import PaymentFlag, ProviderEvent
+from shop.payments import flows, gateway
+from shop.payments.models import Payment, PaymentFlag, ProviderEvent
 from shop.types import utcnow
 from tests.payments.helpers import (
     ADDRESS,
@@ -95,7 +96,7 @@ def test_a_wrong_amount_is_flagged_with_the_providers_figures_not_the_events(app
         confirm=True,
     )
     assert cheap.status == "succeeded"
-    db.session.execute(sa.update(Order).values(payment_intent_id=cheap.id))
+    db.session.execute(sa.update(Payment).values(provider_reference=cheap.id))
     db.session.commit()
     event = succeeded_event({**placed["order"], "payment_intent_id": cheap.id})  # says 18600 fen
     answer = post_event(client, event, stripe_config["STRIPE_WEBHOOK_SECRET"])
@@ -123,8 +124,8 @@ def test_expiry_cancels_the_intent_first_then_releases_the_stock_once(app, place
     with app.app_context():
         db.session.execute(sa.update(Order).values(expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
-        assert payments.expire_unpaid_orders() == [placed["order"]["id"]]
-        assert payments.expire_unpaid_orders() == []
+        assert expire_unpaid_orders() == [placed["order"]["id"]]
+        assert expire_unpaid_orders() == []
     assert stock(app, placed["product"]) == 20
     assert order_row(app, placed["order"]["id"]).status == "cancelled"
     assert gateway.retrieve_payment_intent(placed["row"].payment_intent_id).status == "canceled"
@@ -135,7 +136,7 @@ def test_a_payment_made_before_expiry_was_processed_pays_the_order(app, placed, 
     with app.app_context():
         db.session.execute(sa.update(Order).values(expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
-        assert payments.expire_unpaid_orders() == []
+        assert expire_unpaid_orders() == []
     assert order_row(app, placed["order"]["id"]).status == "paid"
     assert stock(app, placed["product"]) == 18
 
@@ -148,7 +149,7 @@ def test_a_success_event_for_an_intent_the_provider_reports_cancelled_changes_no
     with app.app_context():
         db.session.execute(sa.update(Order).values(expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
-        payments.expire_unpaid_orders()
+        expire_unpaid_orders()
     answer = post_event(client, succeeded_event(placed["order"]), stripe_config["STRIPE_WEBHOOK_SECRET"])
     assert answer.status_code == 200 and answer.json["outcome"] == "flagged: not confirmed by the provider"
     row = order_row(app, placed["order"]["id"])
@@ -161,7 +162,7 @@ def test_a_success_event_for_an_intent_the_provider_reports_cancelled_changes_no
 def test_reconcile_pays_an_order_whose_webhook_never_came(app, placed, localstripe_server):
     pay_with_card(placed["row"].payment_intent_id, localstripe_server)
     with app.app_context():
-        outcomes = payments.reconcile()
+        outcomes = flows.reconcile()
     assert outcomes == {placed["row"].payment_intent_id: "paid"}
     assert order_row(app, placed["order"]["id"]).status == "paid"
 
@@ -235,8 +236,6 @@ def test_a_card_reference_that_stripe_js_did_not_make_is_refused(client, placed)
 def test_shipments_are_delivered_automatically_and_orders_complete_after_the_refund_window(
     app, client, make, placed, stripe_config, localstripe_server
 ):
-    from shop.orders import services as order_services
-
     post_event(client, paid_at_provider(placed["order"], localstripe_server), stripe_config["STRIPE_WEBHOOK_SECRET"])
     order_id = placed["order"]["id"]
     staff = bearer(make.token(make.staff(placed["coop"])))
@@ -263,13 +262,13 @@ def test_a_payment_for_an_order_cancelled_meanwhile_is_given_back_by_the_reconci
 ):
     """The buyer paid at the provider while the shop had already cancelled the order (stock released)."""
     intent = pay_with_card(placed["row"].payment_intent_id, localstripe_server)
-    db.session.execute(sa.update(Order).values(status="cancelled"))
+    order_services.cancel_order(db.session.get(Order, placed["order"]["id"]), None, "job", "not paid in time")
     db.session.commit()
     event = succeeded_event({**placed["order"], "payment_intent_id": intent.id})
     assert post_event(client, event, stripe_config["STRIPE_WEBHOOK_SECRET"]).json["outcome"] == "flagged: refund due"
-    assert payments.refund_due_payments() == [placed["order"]["id"]]
+    assert flows.refund_due_payments() == [placed["order"]["id"]]
     assert order_row(app, placed["order"]["id"]).payment_status == "refunded_after_cancel"
-    assert payments.refund_due_payments() == []  # once
+    assert flows.refund_due_payments() == []  # once
     # In the ledger: received into suspense (it matched no live order), then given back: nothing left anywhere.
     codes = db.session.scalars(sa.select(JournalEntry.code).order_by(JournalEntry.id)).all()
     assert codes == ["payment_suspense", "suspense_returned"]
