@@ -2,7 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from certification.services import latest_applications
+from certification.applications import latest_applications
 from shop.access import COOPERATIVE_STAFF, COOPERATIVE_STAFF_AND_OPERATORS, OPERATORS, allow
 from shop.accounts.forms import EmptyForm
 from shop.catalog.services import not_on_sale_reasons, products_of

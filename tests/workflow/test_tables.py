@@ -13,8 +13,8 @@ from shop.errors import InvalidTransition, NotAllowed, ValidationFailed
 from shop.workflow import WORKFLOWS, check_move
 
 # The modules that define the workflows (importing them registers their tables).
-WORKFLOW_MODULES = ["shop.orders.services"]
-EXPECTED = {"order", "shipment"}
+WORKFLOW_MODULES = ["shop.orders.services", "certification.reviews"]
+EXPECTED = {"order", "shipment", "certification"}
 
 for module in WORKFLOW_MODULES:
     importlib.import_module(module)
