@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from certification import services
+from certification import applications, certificates, jobs, notices, reviews
 from certification.schemas import (
     ApplicationCreateSchema,
     ApplicationQuerySchema,
@@ -43,8 +43,8 @@ BEARER = [{"bearerAuth": []}]
 def application_detail(application) -> dict:
     fields = ApplicationSchema().fields
     detail = {name: getattr(application, name) for name in fields if hasattr(application, name)}
-    detail["allowed_actions"] = [a.value for a in services.allowed_actions(current_user, application)]
-    detail["changes_since_previous_version"] = services.changes_since_previous_version(application)
+    detail["allowed_actions"] = [a.value for a in reviews.allowed_actions(current_user, application)]
+    detail["changes_since_previous_version"] = applications.changes_since_previous_version(application)
     return detail
 
 
@@ -58,7 +58,7 @@ def create_application(payload):
     product_id = payload.pop("product_id")
     if "linkage_type" in payload:
         payload["linkage_type"] = payload["linkage_type"].value
-    return application_detail(services.create_application(current_user, product_id, payload))
+    return application_detail(applications.create_application(current_user, product_id, payload))
 
 
 @blp.route("/applications", methods=["GET"])
@@ -68,7 +68,7 @@ def create_application(payload):
 @blp.doc(security=BEARER)
 def list_applications(query):
     """Applications the caller may see: their cooperative's, their region's, and those under public notice."""
-    return services.list_applications(current_user, **query)
+    return applications.list_applications(current_user, **query)
 
 
 @blp.route("/applications/<int:application_id>", methods=["GET"])
@@ -77,7 +77,7 @@ def list_applications(query):
 @blp.doc(security=BEARER)
 def get_application(application_id):
     """One application with its evidence, versions, documents, objections, full history and allowed actions."""
-    return application_detail(services.get_application(current_user, application_id))
+    return application_detail(applications.get_application(current_user, application_id))
 
 
 @blp.route("/applications/<int:application_id>", methods=["PATCH"])
@@ -89,7 +89,7 @@ def update_application(payload, application_id):
     """Edit the evidence while the application is a draft or returned."""
     if "linkage_type" in payload:
         payload["linkage_type"] = payload["linkage_type"].value
-    return application_detail(services.update_application(current_user, application_id, payload))
+    return application_detail(applications.update_application(current_user, application_id, payload))
 
 
 @blp.route("/applications/<int:application_id>/documents", methods=["POST"])
@@ -118,7 +118,7 @@ def upload_document(application_id):
     if upload is None:
         raise ValidationFailed.on("file", _("Attach the document as the multipart field 'file'."))
     kind = request.form.get("kind", "quality_report")
-    return services.add_document(current_user, application_id, kind, upload.filename or "", upload.read())
+    return applications.add_document(current_user, application_id, kind, upload.filename or "", upload.read())
 
 
 @blp.route("/documents/<int:document_id>", methods=["GET"])
@@ -134,7 +134,7 @@ def upload_document(application_id):
 )
 def download_document(document_id):
     """A document of an application, for its cooperative, its reviewers and operators."""
-    document = services.get_document(current_user, document_id)
+    document = applications.get_document(current_user, document_id)
     return send_from_directory(
         uploads.upload_dir("certification"),
         document.stored_name,
@@ -151,10 +151,10 @@ def download_document(document_id):
 @blp.doc(security=BEARER)
 def transition(payload, application_id):
     """Act on an application: 403 names who may, 409 names the state when the action is not possible now."""
-    services.apply_transition(
+    reviews.apply_transition(
         current_user, application_id, payload["action"], payload["comment"], objection_id=payload["objection_id"]
     )
-    return application_detail(services.get_application(current_user, application_id))
+    return application_detail(applications.get_application(current_user, application_id))
 
 
 @blp.route("/applications/<int:application_id>/objections", methods=["POST"])
@@ -164,8 +164,8 @@ def transition(payload, application_id):
 @blp.doc(security=BEARER)
 def raise_objection(payload, application_id):
     """Object to an application under public notice (anyone signed in; a reason is required)."""
-    services.apply_transition(current_user, application_id, "object", payload["reason"])
-    return application_detail(services.get_application(current_user, application_id))
+    reviews.apply_transition(current_user, application_id, "object", payload["reason"])
+    return application_detail(applications.get_application(current_user, application_id))
 
 
 @blp.route("/queue", methods=["GET"])
@@ -174,7 +174,7 @@ def raise_objection(payload, application_id):
 @blp.doc(security=BEARER)
 def review_queue():
     """What waits for the caller's review, oldest first, with days waiting."""
-    return services.review_queue(current_user)
+    return reviews.review_queue(current_user)
 
 
 @blp.route("/tick", methods=["POST"])
@@ -183,7 +183,7 @@ def review_queue():
 @blp.doc(security=BEARER)
 def run_tick():
     """End public notices that are over and expire certificates (what the scheduled job does)."""
-    return services.tick()
+    return jobs.tick()
 
 
 @blp.route("/calendar", methods=["GET"])
@@ -193,7 +193,7 @@ def run_tick():
 @blp.doc(security=BEARER)
 def calendar(query):
     """Public holidays and make-up working days (调休) of a year."""
-    return services.calendar_days(query["year"])
+    return notices.calendar_days(query["year"])
 
 
 @blp.route("/calendar", methods=["PUT"])
@@ -203,7 +203,7 @@ def calendar(query):
 @blp.doc(security=BEARER)
 def set_calendar_day(payload):
     """Mark a day as a public holiday or a make-up working day."""
-    return services.set_calendar_day(current_user, payload["day"], payload["kind"], payload["name"])
+    return notices.set_calendar_day(current_user, payload["day"], payload["kind"], payload["name"])
 
 
 @certificates_blp.route("/<certificate_no>", methods=["GET"])
@@ -212,4 +212,4 @@ def set_calendar_day(payload):
 @certificates_blp.response(200, VerificationSchema)
 def verify_certificate(certificate_no):
     """Check a certificate number from a package: product, cooperative, origin, status and validity."""
-    return services.verification_of(services.certificate_by_number(certificate_no))
+    return certificates.verification_of(certificates.certificate_by_number(certificate_no))

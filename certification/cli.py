@@ -7,7 +7,7 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
-from certification import services
+from certification import jobs
 from shop.unit_of_work import use_case
 
 certification_cli = AppGroup("certification", help="Certification of poverty-relief products.")
@@ -25,6 +25,6 @@ def tick_command(on):
     """End public notices that are over and expire certificates past their validity."""
     today: date | None = on.date() if on else None
     with use_case():
-        result = services.tick(today)
+        result = jobs.tick(today)
     click.echo(f"certified: {len(result.certified)} {' '.join(result.certified)}".rstrip())
     click.echo(f"expired: {len(result.expired)} {' '.join(result.expired)}".rstrip())

@@ -50,6 +50,8 @@ ACTOR_REFUSALS = {
     "signed_in": _l("Please sign in first."),
     "job": _l("Only the scheduled job does this."),
 }
+# Returning and rejecting are the county reviewer's before county approval and the province reviewer's after.
+REVIEWER_REFUSAL = _l("Only a reviewer of the product's origin county or of its province may do this.")
 EVIDENCE_LABELS = {
     "origin_county_code": _l("Origin county code"),
     "production_base_address": _l("Production base address"),

@@ -1,17 +1,18 @@
 """The rules of certification as data and pure functions: no database, no Flask.
 
-The transition table is the whole state machine; `certification.services.apply_transition` is the one
-function that applies a move, and nothing else assigns a state.
+The transition table is the whole state machine, as rows of the shop's one mechanism (`shop.workflow.Move`);
+`certification.reviews` registers it as the workflow "certification" and applies its moves, and nothing else
+assigns a state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
 from certification.models import State
+from shop.workflow import Move, move
 
 
 class Action(StrEnum):
@@ -32,6 +33,8 @@ class Action(StrEnum):
 
 
 class Actor(StrEnum):
+    """The capacities in which someone acts on an application (`certification.access.capacities` tells whose)."""
+
     APPLICANT = "applicant"  # staff of the product's cooperative
     COUNTY_REVIEWER = "county_reviewer"  # of the origin county
     PROVINCE_REVIEWER = "province_reviewer"  # of the origin county's province
@@ -40,43 +43,36 @@ class Actor(StrEnum):
     JOB = "job"  # the scheduled job (`flask certification tick`), never a person
 
 
-@dataclass(frozen=True)
-class Move:
-    to: State
-    actor: Actor
-    comment_required: bool = False
-
-
-S, A = State, Action
-TRANSITIONS: dict[tuple[State, Action], Move] = {
-    (S.DRAFT, A.SUBMIT): Move(S.SUBMITTED, Actor.APPLICANT),
-    (S.RETURNED, A.SUBMIT): Move(S.SUBMITTED, Actor.APPLICANT),
-    (S.SUBMITTED, A.COUNTY_APPROVE): Move(S.COUNTY_APPROVED, Actor.COUNTY_REVIEWER),
-    (S.SUBMITTED, A.RETURN): Move(S.RETURNED, Actor.COUNTY_REVIEWER, comment_required=True),
-    (S.SUBMITTED, A.REJECT): Move(S.REJECTED, Actor.COUNTY_REVIEWER, comment_required=True),
-    (S.COUNTY_APPROVED, A.RETURN): Move(S.RETURNED, Actor.PROVINCE_REVIEWER, comment_required=True),
-    (S.COUNTY_APPROVED, A.REJECT): Move(S.REJECTED, Actor.PROVINCE_REVIEWER, comment_required=True),
-    (S.COUNTY_APPROVED, A.PROVINCE_APPROVE): Move(S.PUBLIC_NOTICE, Actor.PROVINCE_REVIEWER),
-    (S.PUBLIC_NOTICE, A.OBJECT): Move(S.PUBLIC_NOTICE, Actor.SIGNED_IN, comment_required=True),
-    (S.PUBLIC_NOTICE, A.UPHOLD_OBJECTION): Move(S.REJECTED, Actor.PROVINCE_REVIEWER, comment_required=True),
-    (S.PUBLIC_NOTICE, A.DISMISS_OBJECTION): Move(S.PUBLIC_NOTICE, Actor.PROVINCE_REVIEWER, comment_required=True),
-    (S.PUBLIC_NOTICE, A.END_NOTICE): Move(S.CERTIFIED, Actor.JOB),
-    (S.CERTIFIED, A.SUSPEND): Move(S.SUSPENDED, Actor.SUPERVISOR, comment_required=True),
-    (S.SUSPENDED, A.REINSTATE): Move(S.CERTIFIED, Actor.SUPERVISOR),
-    (S.CERTIFIED, A.REVOKE): Move(S.REVOKED, Actor.SUPERVISOR, comment_required=True),
-    (S.SUSPENDED, A.REVOKE): Move(S.REVOKED, Actor.SUPERVISOR, comment_required=True),
-    (S.CERTIFIED, A.EXPIRE): Move(S.EXPIRED, Actor.JOB),
-    (S.SUSPENDED, A.EXPIRE): Move(S.EXPIRED, Actor.JOB),
+S, A, P = State, Action, Actor
+TRANSITIONS: dict[tuple[str, str], Move] = {
+    (S.DRAFT, A.SUBMIT): move(S.SUBMITTED, P.APPLICANT),
+    (S.RETURNED, A.SUBMIT): move(S.SUBMITTED, P.APPLICANT),
+    (S.SUBMITTED, A.COUNTY_APPROVE): move(S.COUNTY_APPROVED, P.COUNTY_REVIEWER),
+    (S.SUBMITTED, A.RETURN): move(S.RETURNED, P.COUNTY_REVIEWER, reason_required=True),
+    (S.SUBMITTED, A.REJECT): move(S.REJECTED, P.COUNTY_REVIEWER, reason_required=True),
+    (S.COUNTY_APPROVED, A.RETURN): move(S.RETURNED, P.PROVINCE_REVIEWER, reason_required=True),
+    (S.COUNTY_APPROVED, A.REJECT): move(S.REJECTED, P.PROVINCE_REVIEWER, reason_required=True),
+    (S.COUNTY_APPROVED, A.PROVINCE_APPROVE): move(S.PUBLIC_NOTICE, P.PROVINCE_REVIEWER),
+    (S.PUBLIC_NOTICE, A.OBJECT): move(S.PUBLIC_NOTICE, P.SIGNED_IN, reason_required=True),
+    (S.PUBLIC_NOTICE, A.UPHOLD_OBJECTION): move(S.REJECTED, P.PROVINCE_REVIEWER, reason_required=True),
+    (S.PUBLIC_NOTICE, A.DISMISS_OBJECTION): move(S.PUBLIC_NOTICE, P.PROVINCE_REVIEWER, reason_required=True),
+    (S.PUBLIC_NOTICE, A.END_NOTICE): move(S.CERTIFIED, P.JOB),
+    (S.CERTIFIED, A.SUSPEND): move(S.SUSPENDED, P.SUPERVISOR, reason_required=True),
+    (S.SUSPENDED, A.REINSTATE): move(S.CERTIFIED, P.SUPERVISOR),
+    (S.CERTIFIED, A.REVOKE): move(S.REVOKED, P.SUPERVISOR, reason_required=True),
+    (S.SUSPENDED, A.REVOKE): move(S.REVOKED, P.SUPERVISOR, reason_required=True),
+    (S.CERTIFIED, A.EXPIRE): move(S.EXPIRED, P.JOB),
+    (S.SUSPENDED, A.EXPIRE): move(S.EXPIRED, P.JOB),
     # A renewal that is certified replaces the product's earlier certificate.
-    (S.CERTIFIED, A.SUPERSEDE): Move(S.SUPERSEDED, Actor.JOB),
-    (S.SUSPENDED, A.SUPERSEDE): Move(S.SUPERSEDED, Actor.JOB),
+    (S.CERTIFIED, A.SUPERSEDE): move(S.SUPERSEDED, P.JOB),
+    (S.SUSPENDED, A.SUPERSEDE): move(S.SUPERSEDED, P.JOB),
 }
 
 FINAL_STATES = frozenset({S.REJECTED, S.REVOKED, S.EXPIRED, S.SUPERSEDED})
 
 
-def moves_from(state: State) -> dict[Action, Move]:
-    return {action: move for (origin, action), move in TRANSITIONS.items() if origin == state}
+def moves_from(state: str) -> dict[str, Move]:
+    return {action: m for (origin, action), m in TRANSITIONS.items() if origin == state}
 
 
 # --- Working days (Asia/Shanghai business dates) -------------------------------------------------------
@@ -116,7 +112,7 @@ def validity_end(valid_from: date, years: int) -> date:
 
 
 def certificate_is_valid(state: str, valid_from: date, valid_until: date, on: date) -> bool:
-    """The Python twin of `certification.services.holds_valid_certificate` (tested against each other)."""
+    """The Python twin of `certification.certificates.holds_valid_certificate` (tested against each other)."""
     return state == State.CERTIFIED and valid_from <= on <= valid_until
 
 

@@ -9,7 +9,20 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from certification import services
+from certification import jobs
+from certification.applications import (
+    add_document,
+    changes_since_previous_version,
+    create_application,
+    get_application,
+    get_document,
+    list_applications,
+    missing_evidence,
+    product_name,
+    product_origin,
+    update_application,
+)
+from certification.certificates import certificate_by_number, certificates_of, verification_of
 from certification.forms import (
     ApplicationForm,
     CalendarDayForm,
@@ -19,6 +32,8 @@ from certification.forms import (
 )
 from certification.labels import DOCUMENT_LABELS, LINKAGE_LABELS
 from certification.models import EDITABLE_STATES, Application, State
+from certification.notices import calendar_days, open_objections, public_notices, set_calendar_day
+from certification.reviews import allowed_actions, apply_transition, review_queue
 from certification.rules import Action
 from shop import uploads
 from shop.access import COOPERATIVE_STAFF, HOUSEHOLD_VIEWERS, OPERATORS, PUBLIC, REVIEWERS, SIGNED_IN, allow
@@ -47,7 +62,7 @@ def verify_form():
 @limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
 def verify(certificate_no: str):
     try:
-        result = services.verification_of(services.certificate_by_number(certificate_no))
+        result = verification_of(certificate_by_number(certificate_no))
     except DomainError as error:
         return render_template(
             "certification/verify.html", result=None, number=certificate_no, error=error.message
@@ -70,7 +85,7 @@ def qr_code(certificate_no: str, fmt: str):
     """A QR code of the verification page's address, for printing on packaging."""
     if fmt not in ("svg", "png"):
         return redirect(url_for("certification.qr_code", certificate_no=certificate_no, fmt="svg"))
-    certificate = services.certificate_by_number(certificate_no)
+    certificate = certificate_by_number(certificate_no)
     code = segno.make(
         url_for("certification.verify", certificate_no=certificate.certificate_no, _external=True), error="m"
     )
@@ -94,7 +109,7 @@ def qr_code(certificate_no: str, fmt: str):
 @allow(PUBLIC)
 def notices():
     """Applications under public notice (公示): anyone signed in may object."""
-    return render_template("certification/notices.html", applications=services.public_notices())
+    return render_template("certification/notices.html", applications=public_notices())
 
 
 @bp.route("/certification/")
@@ -103,7 +118,7 @@ def applications():
     state = request.args.get("state") or None
     return render_template(
         "certification/list.html",
-        applications=services.list_applications(current_user, state),
+        applications=list_applications(current_user, state),
         state=state,
         states=list(State),
     )
@@ -115,10 +130,10 @@ def new_application():
     product_id = request.args.get("product_id", type=row_id)
     form = ApplicationForm()
     if not form.is_submitted() and product_id:
-        form.origin_county_code.data = services.product_origin(product_id)
+        form.origin_county_code.data = product_origin(product_id)
     if form.validate_on_submit():
         try:
-            application = services.create_application(current_user, product_id or 0, form.evidence())
+            application = create_application(current_user, product_id or 0, form.evidence())
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -128,7 +143,7 @@ def new_application():
         "certification/new.html",
         form,
         product_id=product_id,
-        product_name=services.product_name(product_id) if product_id else None,
+        product_name=product_name(product_id) if product_id else None,
     )
 
 
@@ -142,7 +157,7 @@ def _detail_context(application: Application, form: ApplicationForm | None = Non
         form = ApplicationForm(obj=application)
         form.declared_price_yuan.data = fen_to_yuan(application.declared_price_fen)
         form.market_price_yuan.data = fen_to_yuan(application.market_price_fen)
-    actions = services.allowed_actions(current_user, application)
+    actions = allowed_actions(current_user, application)
     return render_template(
         "certification/detail.html",
         application=application,
@@ -151,11 +166,11 @@ def _detail_context(application: Application, form: ApplicationForm | None = Non
         actions=actions,
         transition_form=TransitionForm(formdata=None),
         objection_form=ObjectionForm(formdata=None),
-        changes=services.changes_since_previous_version(application),
+        changes=changes_since_previous_version(application),
         linkage_labels=LINKAGE_LABELS,
         document_labels=DOCUMENT_LABELS,
-        missing=services.missing_evidence(application) if editable else {},
-        open_objections=services.open_objections(application),
+        missing=missing_evidence(application) if editable else {},
+        open_objections=open_objections(application),
         Action=Action,
         can_object=Action.OBJECT in actions,
     ), status
@@ -164,13 +179,13 @@ def _detail_context(application: Application, form: ApplicationForm | None = Non
 @bp.route("/certification/<int:application_id>", methods=["GET", "POST"])
 @allow(SIGNED_IN)
 def application(application_id: int):
-    item = services.get_application(current_user, application_id)
+    item = get_application(current_user, application_id)
     if request.method == "GET":
         return _detail_context(item)
     form = ApplicationForm()
     if form.validate_on_submit():
         try:
-            services.update_application(current_user, application_id, form.evidence())
+            update_application(current_user, application_id, form.evidence())
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -187,9 +202,7 @@ def upload_document(application_id: int):
     if not form.validate_on_submit():
         return redirect_after_refusal(DomainError(_("Choose a PDF, JPEG or PNG file.")), target)
     try:
-        services.add_document(
-            current_user, application_id, form.kind.data, form.file.data.filename or "", form.file.data.read()
-        )
+        add_document(current_user, application_id, form.kind.data, form.file.data.filename or "", form.file.data.read())
     except DomainError as error:
         return redirect_after_refusal(error, target)
     flash(_("Document attached."), "success")
@@ -199,7 +212,7 @@ def upload_document(application_id: int):
 @bp.route("/certification/documents/<int:document_id>")
 @allow(SIGNED_IN)
 def document(document_id: int):
-    item = services.get_document(current_user, document_id)
+    item = get_document(current_user, document_id)
     return send_file(
         uploads.upload_dir("certification") / item.stored_name,
         mimetype=item.content_type,
@@ -216,7 +229,7 @@ def transition(application_id: int):
     if not form.validate_on_submit():
         return redirect_after_refusal(DomainError(_("The form expired: please try again.")), target)
     try:
-        services.apply_transition(
+        apply_transition(
             current_user, application_id, form.action.data, form.comment.data or "", objection_id=form.objection_id.data
         )
     except DomainError as error:
@@ -233,7 +246,7 @@ def object_to(application_id: int):
     if not form.validate_on_submit():
         return redirect_after_refusal(DomainError(_("Say what your objection is.")), target)
     try:
-        services.apply_transition(current_user, application_id, Action.OBJECT, form.reason.data)
+        apply_transition(current_user, application_id, Action.OBJECT, form.reason.data)
     except DomainError as error:
         return redirect_after_refusal(error, target)
     flash(_("Your objection was recorded; the province reviewers will decide on it."), "success")
@@ -243,14 +256,14 @@ def object_to(application_id: int):
 @bp.route("/certification/queue")
 @allow(REVIEWERS)
 def queue():
-    return render_template("certification/queue.html", items=services.review_queue(current_user))
+    return render_template("certification/queue.html", items=review_queue(current_user))
 
 
 @bp.route("/certification/certificates")
 @allow(COOPERATIVE_STAFF)
 def certificates():
     cooperative_ids = sorted(current_user.cooperative_ids())
-    items = [c for cooperative_id in cooperative_ids for c in services.certificates_of(cooperative_id)]
+    items = [c for cooperative_id in cooperative_ids for c in certificates_of(cooperative_id)]
     return render_template("certification/certificates.html", certificates=items)
 
 
@@ -261,21 +274,19 @@ def calendar():
     form = CalendarDayForm()
     if form.validate_on_submit():
         try:
-            services.set_calendar_day(current_user, form.day.data, form.kind.data or None, form.name.data or "")
+            set_calendar_day(current_user, form.day.data, form.kind.data or None, form.name.data or "")
         except DomainError as error:
             show_domain_error(form, error)
         else:
             flash(_("Calendar saved."), "success")
             return redirect(url_for("certification.calendar", year=form.day.data.year))
-    return render_form(
-        "certification/calendar.html", form, year=year, days=services.calendar_days(year), tick_form=EmptyForm()
-    )
+    return render_form("certification/calendar.html", form, year=year, days=calendar_days(year), tick_form=EmptyForm())
 
 
 @bp.route("/certification/tick", methods=["POST"])
 @allow(OPERATORS)
 def tick():
     if EmptyForm().validate_on_submit():
-        result = services.tick()
+        result = jobs.tick()
         flash(_("Certified: %(c)d; expired: %(e)d.", c=len(result.certified), e=len(result.expired)), "success")
     return redirect(url_for("certification.calendar"))

@@ -16,7 +16,7 @@ certification uses this module as the shop's areas do.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask_babel import gettext as _
@@ -53,6 +53,7 @@ class Applied:
     capacity: str
     reason: str
     at: Any  # the UTC time of the move
+    event: Any = None  # the event `record` built, once written
 
 
 WORKFLOWS: dict[str, Workflow] = {}  # every workflow by name, as its module defines it (the tests walk them all)
@@ -72,6 +73,11 @@ class Workflow:
     action_labels: Mapping[str, Any] = field(default_factory=dict)
     reason_field: str = "note"  # the input field that carries the reason, named in a 422
     refusal: Callable[[str], str] | None = None  # the 403 message for an action (default: a generic one)
+    # The 403 once the move from the row's state is known, naming who takes that move (default: `refusal`).
+    move_refusal: Callable[[Move], str] | None = None
+    # The 409 when the table has no such move from the row's state, given the action and the state (codes).
+    not_possible: Callable[[str, str], str] | None = None
+    reason_missing: Callable[[], str] | None = None  # the 422 message when a required reason is blank
     lost_race: Callable[[], str] | None = None  # the 409 message when the row changed meanwhile
     # In which capacity the event says someone acted when they hold several that may take the move: the first
     # of these they hold; capacities not listed come after, by name (the default: by name only).
@@ -141,7 +147,9 @@ def check_move(
     chosen = workflow.transitions.get((origin, action))
     if chosen is None:
         raise InvalidTransition(
-            _(
+            workflow.not_possible(action, origin)
+            if workflow.not_possible
+            else _(
                 "“%(action)s” is not possible while it is “%(state)s” (%(code)s).",
                 action=workflow.action_label(action),
                 state=workflow.state_label(origin),
@@ -151,9 +159,14 @@ def check_move(
         )
     held = chosen.actors & frozenset(capacities)
     if not held:
+        if workflow.move_refusal:
+            raise NotAllowed(workflow.move_refusal(chosen))
         raise NotAllowed(workflow.refusal(action) if workflow.refusal else _("You may not do this."))
     if chosen.reason_required and not reason:
-        raise ValidationFailed.on(workflow.reason_field, _("Say why (a reason is required for this action)."))
+        message = workflow.reason_missing() if workflow.reason_missing else None
+        raise ValidationFailed.on(
+            workflow.reason_field, message or _("Say why (a reason is required for this action).")
+        )
     return CheckedMove(workflow, row, action, origin, chosen, actor, workflow.first_capacity(held), reason)
 
 
@@ -177,6 +190,7 @@ def write_move(checked: CheckedMove, **values: Any) -> Applied:
         event = workflow.record(applied)
         if event is not None:
             db.session.add(event)
+            applied = replace(applied, event=event)
     return applied
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from certification import services as certification
+from certification import applications, reviews
 from certification.models import Application
 from certification.rules import Action
 from shop.accounts import services as accounts
@@ -121,8 +121,8 @@ class Factories:
                 db.session.get(User, i) for i in (staff_id, county_id, province_id)
             )
             data = {**COMPLETE_EVIDENCE, "origin_county_code": county, **evidence}
-            application_id = certification.create_application(staff, product_id, data).id
-            certification.add_document(staff, application_id, "quality_report", "质检报告.pdf", PDF)
+            application_id = applications.create_application(staff, product_id, data).id
+            applications.add_document(staff, application_id, "quality_report", "质检报告.pdf", PDF)
             steps = [
                 ("submitted", staff, Action.SUBMIT),
                 ("county_approved", county_reviewer, Action.COUNTY_APPROVE),
@@ -133,10 +133,10 @@ class Factories:
             for state, actor, action in steps:
                 if order.index(up_to) < order.index(state):
                     break
-                certification.apply_transition(actor, application_id, action, today=started)
+                reviews.apply_transition(actor, application_id, action, today=started)
             if up_to == "certified":
                 ends = db.session.get(Application, application_id).notice_ends_on
-                certification.apply_transition(None, application_id, Action.END_NOTICE, today=ends + timedelta(days=1))
+                reviews.apply_transition(None, application_id, Action.END_NOTICE, today=ends + timedelta(days=1))
             db.session.commit()
         return application_id
 

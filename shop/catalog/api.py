@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from certification.services import current_certificate
+from certification.certificates import current_certificate
 from shop.access import COOPERATIVE_STAFF_AND_OPERATORS, PUBLIC, allow
 from shop.catalog import cache, services
 from shop.catalog.schemas import (

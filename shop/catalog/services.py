@@ -11,13 +11,13 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from certification.models import Application, Certificate, State
-from certification.services import (
+from certification.certificates import (
     certificate_problem,
     current_certificates,
     holds_valid_certificate,
     valid_certificates,
 )
+from certification.models import Application, Certificate, State
 from shop import uploads
 from shop.accounts.models import User
 from shop.catalog.models import UNITS, Category, Product, ProductPhoto

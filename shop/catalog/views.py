@@ -3,7 +3,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from certification.services import current_certificate, latest_applications
+from certification.applications import latest_applications
+from certification.certificates import current_certificate
 from shop import uploads
 from shop.access import COOPERATIVE_STAFF_AND_OPERATORS, PUBLIC, allow
 from shop.accounts.forms import EmptyForm

@@ -12,8 +12,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from certification import services as certification
+from certification.applications import add_document, create_application
+from certification.jobs import tick
 from certification.models import Application
+from certification.reviews import apply_transition
 from certification.rules import Action
 from shop.accounts import services as accounts
 from shop.accounts.models import User
@@ -74,7 +76,7 @@ def certify_demo_products(operator: User, users: dict[str, User]) -> int:
         stop = STOP_AT.get(product.name, "certified")
         # Long enough ago that the notice is over; for the expired one, longer ago than a certificate lasts.
         approved_on = today - timedelta(days=800 if product.name == EXPIRED else 40)
-        application = certification.create_application(
+        application = create_application(
             staff,
             product.id,
             {
@@ -93,19 +95,19 @@ def certify_demo_products(operator: User, users: dict[str, User]) -> int:
         )
         if stop == "draft":
             continue
-        certification.add_document(staff, application.id, "quality_report", "质检报告.pdf", PDF)
-        certification.apply_transition(staff, application.id, Action.SUBMIT, today=approved_on)
+        add_document(staff, application.id, "quality_report", "质检报告.pdf", PDF)
+        apply_transition(staff, application.id, Action.SUBMIT, today=approved_on)
         if stop == "submitted":
             continue
         if stop == "returned":
-            certification.apply_transition(
+            apply_transition(
                 county_reviewer, application.id, Action.RETURN, "请补充近一年的农残检测报告。", today=approved_on
             )
             continue
-        certification.apply_transition(county_reviewer, application.id, Action.COUNTY_APPROVE, today=approved_on)
+        apply_transition(county_reviewer, application.id, Action.COUNTY_APPROVE, today=approved_on)
         if stop == "county_approved":
             continue
-        certification.apply_transition(
+        apply_transition(
             province_reviewer,
             application.id,
             Action.PROVINCE_APPROVE,
@@ -114,10 +116,10 @@ def certify_demo_products(operator: User, users: dict[str, User]) -> int:
         if stop == "public_notice":
             continue
         ends = db.session.get(Application, application.id).notice_ends_on
-        certification.tick(ends + timedelta(days=1))
+        tick(ends + timedelta(days=1))
         if product.name == SUSPENDED:
-            certification.apply_transition(
+            apply_transition(
                 province_reviewer, application.id, Action.SUSPEND, "市场监管抽检：标签与实物不符，整改期间暂停。"
             )
-    certification.tick(today)  # expires what is past its validity
+    tick(today)  # expires what is past its validity
     return started

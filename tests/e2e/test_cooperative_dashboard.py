@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 
 from certification.models import Application
-from certification.services import apply_transition
+from certification.reviews import apply_transition
 from shop.accounts.models import User
 from shop.accounts.roles import Role
 from shop.catalog import services as catalog

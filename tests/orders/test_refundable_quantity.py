@@ -58,7 +58,7 @@ def test_two_requests_at_the_same_moment_cannot_ask_for_the_same_units(app, clie
     import time
 
     from shop.errors import Conflict
-    from tests.integration.test_certification_concurrency import DEADLINE_SECONDS, _wait_until_blocked
+    from tests.certification.test_certification_concurrency import DEADLINE_SECONDS, _wait_until_blocked
 
     peaches = [(paid["lines"]["蜜桃礼盒"], 3)]
     first_has_written = threading.Event()

@@ -14,7 +14,7 @@ from shop.errors import InvalidTransition, NotAllowed, ValidationFailed
 from shop.workflow import WORKFLOWS, check_move
 
 # Every module of the shop is imported, so every table registers itself wherever it is defined.
-EXPECTED = {"order", "shipment", "refund", "payment", "cooperative", "benefit_link", "payout_line"}
+EXPECTED = {"order", "shipment", "refund", "payment", "cooperative", "benefit_link", "payout_line", "certification"}
 
 for package in ("shop", "certification"):
     for module in pkgutil.walk_packages(importlib.import_module(package).__path__, f"{package}."):

@@ -8,7 +8,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from certification import services
+from certification import reviews
 from certification.models import Application, Event
 from certification.rules import Action
 from shop.accounts.models import User
@@ -47,7 +47,7 @@ def test_two_county_reviewers_approve_at_once_one_wins_the_other_gets_409(app, m
 
     def first_reviewer():
         with app.app_context():
-            services.apply_transition(db.session.get(User, first), application_id, Action.COUNTY_APPROVE)
+            reviews.apply_transition(db.session.get(User, first), application_id, Action.COUNTY_APPROVE)
             first_has_written.set()  # holds the row lock until it commits
             _wait_until_blocked(app, time.monotonic() + DEADLINE_SECONDS)
             db.session.commit()
@@ -58,7 +58,7 @@ def test_two_county_reviewers_approve_at_once_one_wins_the_other_gets_409(app, m
         with app.app_context():
             try:
                 # It read the state before the first committed: its UPDATE waits on the lock, then finds nothing.
-                services.apply_transition(db.session.get(User, second), application_id, Action.RETURN, "补充材料")
+                reviews.apply_transition(db.session.get(User, second), application_id, Action.RETURN, "补充材料")
                 db.session.commit()
                 outcome["second"] = "returned"
             except InvalidTransition as refusal:
@@ -94,7 +94,7 @@ def test_a_rename_racing_a_submission_waits_for_it_and_is_refused(app, make):
 
     def submission():
         with app.app_context():
-            services.apply_transition(db.session.get(User, staff), application_id, Action.SUBMIT)
+            reviews.apply_transition(db.session.get(User, staff), application_id, Action.SUBMIT)
             submitted.set()  # holds the product's row lock until it commits
             _wait_until_blocked(app, time.monotonic() + DEADLINE_SECONDS)
             db.session.commit()

@@ -74,10 +74,10 @@ def test_a_product_goes_from_application_to_the_catalogue_through_the_api(app, c
     with app.app_context():
         from datetime import timedelta
 
-        from certification import services
+        from certification import jobs
 
         ends = db.session.get(Application, application_id).notice_ends_on
-        number = services.tick(ends + timedelta(days=1)).certified[0]
+        number = jobs.tick(ends + timedelta(days=1)).certified[0]
         db.session.commit()
     detail = client.get(f"/api/v1/certification/applications/{application_id}", headers=people["staff"]).json
     assert detail["state"] == "certified" and detail["certificate"]["certificate_no"] == number

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from certification.certificates import holds_valid_certificate
 from certification.models import Application, Certificate, State
 from certification.rules import certificate_is_valid
-from certification.services import holds_valid_certificate
 from shop.catalog.models import Product
 from shop.extensions import db
 from tests.factories import SHENZHOU

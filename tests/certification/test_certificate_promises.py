@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from certification import services as certification
+from certification import applications, reviews
 from certification.models import Certificate
 from certification.rules import Action
 from shop.accounts.models import User
@@ -53,7 +53,7 @@ def act(app, make, application_id: int, action: Action, comment: str = "") -> No
     """A province reviewer of Hebei acts on the application (suspend, reinstate, revoke)."""
     reviewer_id = make.user((Role.PROVINCE_REVIEWER, {"region_code": "130000"}))
     with app.app_context():
-        certification.apply_transition(db.session.get(User, reviewer_id), application_id, action, comment)
+        reviews.apply_transition(db.session.get(User, reviewer_id), application_id, action, comment)
         db.session.commit()
 
 
@@ -153,9 +153,9 @@ def test_a_draft_application_takes_the_name_given_before_submission(app, client,
     )
     assert response.status_code == 200, response.json
     with app.app_context():
-        certification.apply_transition(db.session.get(User, staff), application_id, Action.SUBMIT)
+        reviews.apply_transition(db.session.get(User, staff), application_id, Action.SUBMIT)
         db.session.commit()
-        assert certification.get_application(db.session.get(User, staff), application_id).product_name == "深州水蜜桃"
+        assert applications.get_application(db.session.get(User, staff), application_id).product_name == "深州水蜜桃"
 
 
 def test_the_product_detail_gives_its_certificate(app, client, peach):
