@@ -12,11 +12,12 @@ from shop.accounts.models import User
 from shop.accounts.roles import Role
 from shop.cooperatives.credit_code import InvalidCreditCode, validate_credit_code
 from shop.cooperatives.models import Cooperative, CooperativeStatus
+from shop.cooperatives.rules import COOPERATIVE_TRANSITIONS
 from shop.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.regions.services import require_region
 from shop.web.downloads import looks_like_formula
-from shop.workflow import Workflow, apply_move, move
+from shop.workflow import Workflow, apply_move
 
 # What cooperative staff may change themselves; the rest (name, code, kind, county) is the operator's.
 STAFF_EDITABLE = {
@@ -136,14 +137,10 @@ def update_cooperative(actor: User, cooperative_id: int, changes: dict) -> Coope
     return cooperative
 
 
-# Suspension is the operators' decision; the reason stays on the cooperative (its pages show it).
 COOPERATIVE_WORKFLOW = Workflow(
     "cooperative",
     Cooperative,
-    {
-        (CooperativeStatus.ACTIVE, "suspend"): move(CooperativeStatus.SUSPENDED, "operator", reason_required=True),
-        (CooperativeStatus.SUSPENDED, "reinstate"): move(CooperativeStatus.ACTIVE, "operator"),
-    },
+    COOPERATIVE_TRANSITIONS,
     reason_field="reason",
     refusal=lambda _action: _("Only platform operators suspend or reinstate a cooperative."),
 )
