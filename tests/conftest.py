@@ -19,7 +19,7 @@ from tests import factories
 
 # Reference data loaded by the migrations stays; everything a test makes goes.
 # The real local Stripe emulator (localstripe) and its fixtures: localstripe_server, stripe_config, …
-pytest_plugins = ["tests.stripe_emulator"]
+pytest_plugins = ["tests.stripe_emulator", "tests.browser"]
 
 KEPT_TABLES = {"regions", "calendar_days", "catalog_state", "alembic_version"}
 
@@ -39,14 +39,53 @@ def _reset_postgres_schema(url: str) -> None:
     engine.dispose()
 
 
+# A test's kind follows from what it really touches, so `pytest -m unit` (or integration, e2e, browser) picks them
+# wherever their area keeps them (tests/<area>/).
+BROWSER_FIXTURES = {"page", "browser", "live_server"}
+HTTP_FIXTURES = {"client", "api"}
+DATABASE_FIXTURES = {"app", "app_ctx", "make", "database_url", "localstripe_server", "stripe_config"}  # or the emulator
+
+
+def _requested(item) -> set[str]:
+    """The fixtures a test asks for, directly or through other fixtures (autouse ones, which every test gets, aside)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return set()
+    seen: set[str] = set()
+    waiting = list(info.argnames)
+    while waiting:
+        name = waiting.pop()
+        if name not in seen:
+            seen.add(name)
+            for definition in info.name2fixturedefs.get(name, ()):
+                waiting.extend(definition.argnames)
+    return seen
+
+
+def _kind(item) -> str:
+    used = _requested(item)
+    if used & BROWSER_FIXTURES:
+        return "browser"
+    if used & HTTP_FIXTURES:
+        return "e2e"
+    if used & DATABASE_FIXTURES:
+        return "integration"
+    return "unit"
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests of row locks between connections need PostgreSQL; they run in make test's PostgreSQL pass."""
-    if (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql"):
-        return
-    marker = pytest.mark.skipif(True, reason="PostgreSQL only: runs in the PostgreSQL pass of make test")
+    """Mark each test with its kind; tests of row locks between connections need PostgreSQL (they run in make
+    test's PostgreSQL pass)."""
+    on_postgres = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql")
+    postgres_only = pytest.mark.skipif(True, reason="PostgreSQL only: runs in the PostgreSQL pass of make test")
     for item in items:
-        if "postgres_only" in item.keywords:
-            item.add_marker(marker)
+        kind = _kind(item)
+        if kind != "browser" or "browser" not in item.keywords:
+            item.add_marker(getattr(pytest.mark, kind))
+        if kind == "browser":
+            item.add_marker(pytest.mark.e2e)
+        if not on_postgres and "postgres_only" in item.keywords:
+            item.add_marker(postgres_only)
 
 
 @pytest.fixture(scope="session")

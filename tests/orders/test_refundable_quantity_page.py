@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from tests.e2e.test_order_pages import text
-from tests.e2e.test_refund_pages import ask_for_refund, most_to_ask, refunds_of, sold  # noqa: F401 (fixture)
+from tests.orders.test_order_pages import text
+from tests.orders.test_refund_pages import ask_for_refund, most_to_ask, refunds_of, sold  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("stripe_config")
 

@@ -14,7 +14,7 @@ import redis
 
 from shop.accounts.models import User
 from shop.accounts.roles import Role
-from tests.e2e.test_sessions import SIGN_IN_LIMIT
+from tests.accounts.test_sessions import SIGN_IN_LIMIT
 from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ def sign_in_attempts(config: dict, tmp_path: Path, attempts: list[tuple[str, str
     """The statuses an app server of its own (a separate process, like a gunicorn worker) answers."""
     env = {**os.environ, "INSTANCE_PATH": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.login_worker", json.dumps(config), json.dumps(attempts)],
+        [sys.executable, "-m", "tests.accounts.login_worker", json.dumps(config), json.dumps(attempts)],
         cwd=ROOT,
         env=env,
         capture_output=True,

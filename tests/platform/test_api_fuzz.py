@@ -17,7 +17,7 @@ against a spare token of the caller and against another user's role.
 
 Bounded for `make test` (about a minute and a half per database): API_FUZZ_EXAMPLES generated cases per operation
 and pass (default 8), derandomized, no example database. A longer run, e.g. before a release:
-API_FUZZ_EXAMPLES=100 .venv/bin/pytest tests/e2e/test_api_fuzz.py
+API_FUZZ_EXAMPLES=100 .venv/bin/pytest tests/platform/test_api_fuzz.py
 """
 
 from __future__ import annotations

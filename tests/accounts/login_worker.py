@@ -1,6 +1,6 @@
-"""One app server for tests/e2e/test_shared_rate_limits.py, run as its own process: `python -m tests.e2e.login_worker
-CONFIG_JSON ATTEMPTS_JSON` builds create_app(CONFIG), posts each [email, password] attempt to /login through its
-test client, and prints {"statuses": [...], "signed_in": bool} as JSON.
+"""One app server for tests/platform/test_shared_rate_limits.py, run as its own process:
+`python -m tests.accounts.login_worker CONFIG_JSON ATTEMPTS_JSON` builds create_app(CONFIG), posts each
+[email, password] attempt to /login through its test client, and prints {"statuses": [...], "signed_in": bool} as JSON.
 
 A process of its own, like a gunicorn worker: Flask-Limiter's limiter is one object per process, so only separate
 processes show whether two app servers count their limits together.

@@ -16,8 +16,8 @@ from shop.accounts.roles import Role
 from shop.extensions import db
 from shop.orders.models import Order, Refund
 from tests.conftest import csrf_token, login
-from tests.e2e.test_order_pages import order_row, pay, placed_order, stock, text
 from tests.factories import SHENZHOU, ZAOYANG
+from tests.orders.test_order_pages import order_row, pay, placed_order, stock, text
 from tests.payments.test_gateway import browser_token
 
 pytestmark = pytest.mark.usefixtures("stripe_config")

@@ -1,6 +1,6 @@
 """Key pages in headless Chromium, as a shopper sees them: find produce by category and province, open it.
 
-Runs against a live server of the session's app (tests/e2e/conftest.py), on SQLite or PostgreSQL.
+Runs against a live server of the session's app (tests/browser.py), on SQLite or PostgreSQL.
 Selectors use option values, URLs and the shop's own data (names, regions, prices) rather than interface
 words, so the story holds in Chinese and in English.
 """

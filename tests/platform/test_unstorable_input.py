@@ -10,8 +10,8 @@ from werkzeug.routing import IntegerConverter
 from shop.accounts.models import User
 from shop.accounts.roles import Role
 from shop.extensions import db
+from tests.catalog.test_api_writes import image_bytes
 from tests.conftest import csrf_token, login
-from tests.e2e.test_api_writes import image_bytes
 from tests.factories import RAOYANG
 from tests.payments.helpers import ADDRESS, bearer
 

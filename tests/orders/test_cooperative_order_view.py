@@ -13,8 +13,8 @@ from shop.extensions import db
 from shop.notifications import services as notifications
 from shop.notifications.models import OutboxEmail
 from shop.orders.models import Order
-from tests.e2e.test_order_pages import text
-from tests.e2e.test_refund_pages import ask_for_refund, decide, refund_ids, sold  # noqa: F401 (fixture)
+from tests.orders.test_order_pages import text
+from tests.orders.test_refund_pages import ask_for_refund, decide, refund_ids, sold  # noqa: F401 (fixture)
 from tests.payments.helpers import bearer
 
 pytestmark = pytest.mark.usefixtures("stripe_config")
