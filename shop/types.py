@@ -48,15 +48,16 @@ def sql_in(column: str, values) -> str:
     return f"{column} IN ({', '.join(repr(getattr(v, 'value', v)) for v in values)})"
 
 
-def insert_ignoring_duplicates(model, unique_columns: list[str]):
+def insert_ignoring_duplicates(model, unique_columns: list[str], where=None):
     """INSERT … ON CONFLICT (columns) DO NOTHING on PostgreSQL and SQLite alike: the race-free way to make a row
-    that a concurrent transaction may be making too (add .returning() to learn whether this one made it)."""
+    that a concurrent transaction may be making too (add .returning() to learn whether this one made it). `where`
+    names the predicate of a partial unique index (e.g. one open attempt per order)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     from shop.extensions import db
 
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model).on_conflict_do_nothing(index_elements=unique_columns)
+    return dialect.insert(model).on_conflict_do_nothing(index_elements=unique_columns, index_where=where)
 
 
 def append_only(*models: type, what: str) -> None:

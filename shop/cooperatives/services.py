@@ -143,6 +143,7 @@ COOPERATIVE_WORKFLOW = Workflow(
     COOPERATIVE_TRANSITIONS,
     reason_field="reason",
     refusal=lambda _action: _("Only platform operators suspend or reinstate a cooperative."),
+    reason_missing=lambda: _("Say why the cooperative is suspended."),
 )
 
 
@@ -154,8 +155,6 @@ def set_status(actor: User, cooperative_id: int, status: CooperativeStatus, reas
         return cooperative
     action = "suspend" if status == CooperativeStatus.SUSPENDED else "reinstate"
     capacities = {"operator"} if actor.has_role(Role.OPERATOR) else set()
-    if action == "suspend" and not reason.strip():
-        raise ValidationFailed.on("reason", _("Say why the cooperative is suspended."))
     apply_move(
         COOPERATIVE_WORKFLOW,
         cooperative,

@@ -17,7 +17,6 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shop.errors import DomainError, InvalidTransition
 from shop.extensions import db
@@ -182,10 +181,9 @@ def open_payment(order_id: int, amount_fen: int, currency: str) -> tuple[Payment
     intent), or the order's open attempt as it is (False: someone else set it up, or is setting it up now).
 
     A payment whose creation failed is claimed again by the move "retry" (True); of two claims one wins."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     now = utcnow()
     statement = (
-        dialect.insert(Payment)
+        insert_ignoring_duplicates(Payment, ["order_id"], where=text(OPEN_STATES_SQL))
         .values(
             order_id=order_id,
             amount_fen=amount_fen,
@@ -195,7 +193,6 @@ def open_payment(order_id: int, amount_fen: int, currency: str) -> tuple[Payment
             created_at=now,
             updated_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["order_id"], index_where=text(OPEN_STATES_SQL))
         .returning(Payment.id)
     )
     made = db.session.execute(statement).scalar_one_or_none()
