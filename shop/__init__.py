@@ -116,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from shop.households import views as households_views
     from shop.orders import api as orders_api
     from shop.orders import views as orders_views
+    from shop.organizations import views as organizations_views
     from shop.payments import api as payments_api
     from shop.payouts import api as payouts_api
     from shop.payouts import views as payouts_views
@@ -145,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(settlement_views.bp)
     app.register_blueprint(payouts_views.bp)
     app.register_blueprint(households_views.bp)
+    app.register_blueprint(organizations_views.bp)
 
 
 def _register_hooks(app: Flask) -> None:

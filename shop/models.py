@@ -11,6 +11,7 @@ from certification.models import (
     Version,
 )
 from shop.accounts.models import ApiToken, RoleGrantEvent, User, UserRole
+from shop.bulk.models import BulkDestination, BulkLine, BulkOrder, BulkOrderEvent
 from shop.cart.models import CartItem
 from shop.catalog.cache import CatalogState
 from shop.catalog.models import Product, ProductPhoto
@@ -19,6 +20,13 @@ from shop.households.models import BenefitLink, Household, ProductSourcing
 from shop.ledger.models import Account, JournalEntry, Posting
 from shop.notifications.models import OutboxEmail
 from shop.orders.models import Order, OrderEvent, OrderLine, Refund, RefundLine, Shipment
+from shop.organizations.models import (
+    Organization,
+    OrganizationInvitation,
+    OrganizationYear,
+    ProvinceShare,
+    StaffLink,
+)
 from shop.payments.models import PaymentFlag, ProviderEvent
 from shop.payouts.models import PayoutBatch, PayoutLine
 from shop.regions.models import Region
@@ -29,6 +37,10 @@ __all__ = [
     "ApiToken",
     "Application",
     "BenefitLink",
+    "BulkDestination",
+    "BulkLine",
+    "BulkOrder",
+    "BulkOrderEvent",
     "CalendarDay",
     "CartItem",
     "CatalogState",
@@ -44,6 +56,9 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OrderLine",
+    "Organization",
+    "OrganizationInvitation",
+    "OrganizationYear",
     "OutboxEmail",
     "PaymentFlag",
     "PayoutBatch",
@@ -53,6 +68,7 @@ __all__ = [
     "ProductPhoto",
     "ProductSourcing",
     "ProviderEvent",
+    "ProvinceShare",
     "Refund",
     "RefundLine",
     "Region",
@@ -60,6 +76,7 @@ __all__ = [
     "SettlementRun",
     "Shipment",
     "ShipmentSettlement",
+    "StaffLink",
     "User",
     "UserRole",
     "Version",

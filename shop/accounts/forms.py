@@ -32,6 +32,7 @@ class EmptyForm(FlaskForm):
 ROLE_LABELS = {
     Role.CONSUMER: _l("Consumer"),
     Role.COOPERATIVE_STAFF: _l("Cooperative staff"),
+    Role.ORG_ADMIN: _l("Organization admin"),
     Role.ORG_PURCHASER: _l("Organization purchaser"),
     Role.ORG_APPROVER: _l("Organization approver"),
     Role.COUNTY_REVIEWER: _l("County reviewer"),

@@ -72,7 +72,8 @@ class UserRole(db.Model):
             name="region_scope",
         ),
         CheckConstraint(
-            "organization_id IS NULL OR role IN ('org_purchaser', 'org_approver')", name="organization_scope"
+            "(role IN ('org_admin', 'org_purchaser', 'org_approver')) = (organization_id IS NOT NULL)",
+            name="organization_scope",
         ),
     )
 
@@ -80,8 +81,7 @@ class UserRole(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(32))
     cooperative_id: Mapped[int | None] = mapped_column(ForeignKey("cooperatives.id"), index=True)
-    # The buyer organization arrives with the bulk-purchase issue; until then a plain nullable id.
-    organization_id: Mapped[int | None]
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     # One string naming the scope, so the unique key works where NULLs would compare distinct.
     scope_key: Mapped[str] = mapped_column(String(40), default="")

@@ -141,7 +141,7 @@ SCOPE_FIELD = {
 
 
 def _scope_exists(scope: str, key: int) -> bool:
-    """Whether the cooperative (or, later, organization) a grant names exists. Accounts are a foundation and import
+    """Whether the cooperative or organization a grant names exists. Accounts are a foundation and import
     no area: the area that owns the scope registers its check (`app.extensions["accounts"]["grant_scopes"]`); a
     scope nobody checks is refused."""
     check = current_app.extensions.get("accounts", {}).get("grant_scopes", {}).get(scope)
@@ -158,8 +158,7 @@ def _scope_for(role: Role, cooperative_id: int | None, region_code: str | None, 
     for field, value in given.items():
         if value is not None and field != wanted:
             raise ValidationFailed.on(field, _("The role %(role)s takes no %(field)s.", role=role.value, field=field))
-    # The organization itself comes with the bulk-purchase issue: until then its link is optional.
-    if wanted in ("cooperative_id", "region_code") and given[wanted] is None:
+    if wanted is not None and given[wanted] is None:
         raise ValidationFailed.on(wanted, _("The role %(role)s needs a %(field)s.", role=role.value, field=wanted))
     if scope == "cooperative":
         if not _scope_exists("cooperative", cooperative_id):
@@ -167,7 +166,9 @@ def _scope_for(role: Role, cooperative_id: int | None, region_code: str | None, 
         return f"coop:{cooperative_id}"
     if scope in ("county", "province"):
         return f"region:{require_region(region_code, level=scope, field='region_code')}"
-    if scope == "organization" and organization_id is not None:
+    if scope == "organization":
+        if not _scope_exists("organization", organization_id):
+            raise ValidationFailed.on("organization_id", _("No such organization."))
         return f"org:{organization_id}"
     return ""
 

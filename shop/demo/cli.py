@@ -18,6 +18,7 @@ from shop.demo import data
 from shop.demo.certify import certify_demo_products
 from shop.demo.households import linked_count, seed_households, seed_settled_sales
 from shop.extensions import db
+from shop.organizations.models import Organization
 from shop.unit_of_work import use_case
 
 
@@ -77,6 +78,7 @@ def seed() -> list[tuple[str, str, str]]:
                 },
             )
 
+    organization = _ensure_organization(operator)
     credentials = []
     users = {}
     for email, display_name, role, scope in data.USERS:
@@ -86,6 +88,8 @@ def seed() -> list[tuple[str, str, str]]:
         scope_args = {}
         if role == Role.COOPERATIVE_STAFF:
             scope_args["cooperative_id"] = by_key[scope].id
+        elif scope == data.ORGANIZATION["key"]:
+            scope_args["organization_id"] = organization.id
         elif role in (Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER):
             scope_args["region_code"] = scope
         accounts.grant_role(operator, user, Role(role), reason="demo data", **scope_args)
@@ -98,6 +102,26 @@ def seed() -> list[tuple[str, str, str]]:
     certify_demo_products(operator, users)
     seed_settled_sales(operator, users["consumer@fupin.demo"], list(by_key.values()))
     return credentials
+
+
+def _ensure_organization(operator) -> Organization:
+    """The demo's buyer unit (shop/organizations/), found by its credit code."""
+    spec = data.ORGANIZATION
+    code = with_check_character(f"11{spec['county_code']}MB0FP0001")
+    organization = db.session.scalar(select(Organization).where(Organization.credit_code == code))
+    if organization is None:
+        organization = Organization(
+            name=spec["name"],
+            credit_code=code,
+            kind=spec["kind"],
+            region_code=spec["county_code"],
+            canteen_status=spec["canteen_status"],
+            invitation_code="DEMO2026",
+            created_by_id=operator.id,
+        )
+        db.session.add(organization)
+        db.session.flush()
+    return organization
 
 
 def _ensure_staff(operator, by_key: dict[str, Cooperative]) -> None:

@@ -101,13 +101,23 @@ PRODUCTS = [
     ("wangjiang-tea", "望江红茶", "tea", "盒", 9800, 200, 1, "工夫红茶，每盒200克。"),
 ]
 
-# email, display name, role, scope (cooperative key, or region code)
+# The demo's buyer unit: a county bureau with its own canteen (credit code: 1 = organ, 1 = state organ).
+ORGANIZATION = {
+    "key": "demo-unit",
+    "name": "深州市农业农村局（演示）",
+    "county_code": "131182",
+    "kind": "government_agency",
+    "canteen_status": "own",
+}
+
+# email, display name, role, scope (cooperative key, organization key, or region code)
 USERS = [
     ("operator@fupin.demo", "平台运营（演示）", "operator", None),
     ("consumer@fupin.demo", "消费者（演示）", "consumer", None),
     ("coop@fupin.demo", "合作社员工（演示）", "cooperative_staff", "shenzhou-peach"),
-    ("purchaser@fupin.demo", "单位采购员（演示）", "org_purchaser", None),
-    ("approver@fupin.demo", "单位审批人（演示）", "org_approver", None),
+    ("orgadmin@fupin.demo", "单位管理员（演示）", "org_admin", "demo-unit"),
+    ("purchaser@fupin.demo", "单位采购员（演示）", "org_purchaser", "demo-unit"),
+    ("approver@fupin.demo", "单位审批人（演示）", "org_approver", "demo-unit"),
     ("county@fupin.demo", "县级审核员（演示）", "county_reviewer", "131182"),
     ("province@fupin.demo", "省级审核员（演示）", "province_reviewer", "130000"),
 ]

@@ -52,6 +52,8 @@ class Order(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The organization that buys, for a bulk order (shop/bulk/): its purchaser is the buyer. None for a consumer.
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     checkout_key: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING_PAYMENT)
     currency: Mapped[str] = mapped_column(String(3), default="cny")
@@ -177,7 +179,11 @@ class Shipment(db.Model):
     __table_args__ = (
         CheckConstraint(sql_in("status", ShipmentStatus), name="status_known"),
         CheckConstraint("shipping_fee_fen >= 0", name="fee_not_negative"),
-        UniqueConstraint("order_id", "cooperative_id", name="uq_shipments_order_cooperative"),
+        # One part per cooperative and destination (a bulk order delivers to several canteens; a consumer's
+        # order has one destination, its own address, named "").
+        UniqueConstraint(
+            "order_id", "cooperative_id", "destination_name", name="uq_shipments_order_cooperative_destination"
+        ),
         # Only shipments not settled in full: a run looks for due lines here, never in the whole history.
         Index(
             "ix_shipments_unsettled",
@@ -192,6 +198,12 @@ class Shipment(db.Model):
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"), index=True)
     cooperative_name: Mapped[str] = mapped_column(String(120))
     shipping_fee_fen: Mapped[int] = mapped_column(BigInteger)
+    # Where this part goes when it is not the order's address (a bulk order's canteen): a snapshot of it.
+    destination_name: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    recipient: Mapped[str | None] = mapped_column(String(40))
+    mobile: Mapped[str | None] = mapped_column(String(11))
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    address_detail: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=ShipmentStatus.AWAITING)
     carrier: Mapped[str] = mapped_column(String(40), default="")
     tracking_number: Mapped[str] = mapped_column(String(40), default="")

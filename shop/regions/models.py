@@ -23,6 +23,9 @@ class Region(db.Model):
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
     # A county's first two digits are its province: kept as a column so filters need no string functions.
     province_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    # One of the 832 former national poverty counties (shop/regions/data/counties_832.csv; an operator may correct
+    # it): a product counts toward a unit's reserved share when its cooperative is in such a county.
+    is_832_county: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     parent: Mapped[Region | None] = relationship(remote_side=[code], foreign_keys=[parent_code])
     province: Mapped[Region] = relationship(remote_side=[code], foreign_keys=[province_code])

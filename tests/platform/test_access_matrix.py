@@ -243,8 +243,12 @@ IDENTITIES = ["anonymous", *[role.value for role in Role]]
 @pytest.fixture
 def identities(app, make):
     cooperative_id = make.cooperative()
+    organization_id = make.organization()
     scopes = {
         Role.COOPERATIVE_STAFF: {"cooperative_id": cooperative_id},
+        Role.ORG_ADMIN: {"organization_id": organization_id},
+        Role.ORG_PURCHASER: {"organization_id": organization_id},
+        Role.ORG_APPROVER: {"organization_id": organization_id},
         Role.COUNTY_REVIEWER: {"region_code": RAOYANG},
         Role.PROVINCE_REVIEWER: {"region_code": "130000"},
     }
