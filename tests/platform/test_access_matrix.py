@@ -23,6 +23,13 @@ HOUSEHOLD_READERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.OPE
 HOUSEHOLD_VIEWERS = roles(Role.COUNTY_REVIEWER, Role.PROVINCE_REVIEWER, Role.COOPERATIVE_STAFF, Role.OPERATOR)
 DECIDERS = roles(Role.COUNTY_REVIEWER, Role.OPERATOR)
 LINK_PARTIES = roles(Role.COOPERATIVE_STAFF, Role.COUNTY_REVIEWER, Role.OPERATOR)
+ORG_ADMINS = roles(Role.ORG_ADMIN)
+ORG_ADMINS_AND_OPERATORS = roles(Role.ORG_ADMIN, Role.OPERATOR)
+ORG_MEMBERS = roles(Role.ORG_ADMIN, Role.ORG_PURCHASER, Role.ORG_APPROVER)
+ORG_MEMBERS_AND_OPERATORS = roles(Role.ORG_ADMIN, Role.ORG_PURCHASER, Role.ORG_APPROVER, Role.OPERATOR)
+PURCHASERS = roles(Role.ORG_PURCHASER)
+APPROVERS = roles(Role.ORG_APPROVER)
+PURCHASERS_AND_APPROVERS = roles(Role.ORG_PURCHASER, Role.ORG_APPROVER)
 
 EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("static", "GET"): PUBLIC,
@@ -200,6 +207,26 @@ EXPECTED: dict[tuple[str, str], AccessRule] = {
     ("payouts.batch", "GET"): OPERATOR,
     ("payouts.batch_csv", "GET"): OPERATOR,
     ("payouts.record_outcome", "POST"): OPERATOR,
+    # Organizations, their people and years (shop/organizations/)
+    # (end of organizations)
+    #
+    #
+    # Bulk orders (shop/bulk/)
+    # (end of bulk)
+    #
+    #
+    # Bank transfers (shop/transfers/)
+    # (end of transfers)
+    #
+    #
+    # Acceptance, ratings and invoices (shop/acceptance/, shop/invoices/)
+    # (end of acceptance)
+    #
+    #
+    # Reserved share and impact (shop/impact/)
+    # (end of impact)
+    #
+    #
 }
 
 SAMPLE_ARGS = {
